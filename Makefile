@@ -1,0 +1,92 @@
+# flightrec build. `make` builds build/flightrec; `make test` runs every
+# test (unit, integration, then the same suite under ASan+UBSan).
+#
+# Layout: every src/<component>/*.c except src/cli goes into one core library,
+# build/libflightrec.a, linked by the CLI, the tests and the fuzzers.
+
+SAN ?= 0
+ifeq ($(SAN),1)
+BUILD ?= build-asan
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+OPT := -O1
+else
+BUILD ?= build
+SANFLAGS :=
+OPT := -O2
+endif
+
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CFLAGS ?= $(OPT) -g
+CFLAGS += -std=c17 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $(SANFLAGS) \
+	-I$(BUILD) -Isrc
+LDFLAGS += $(SANFLAGS) -pthread
+LDLIBS := -lbpf -lelf -lz -lzstd -lm
+
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+CORE_SRCS := $(filter-out src/cli/%,$(wildcard src/*/*.c))
+CORE_SRCS := $(filter-out %.bpf.c,$(CORE_SRCS))
+CORE_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
+CLI_SRCS := $(wildcard src/cli/*.c)
+CLI_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CLI_SRCS))
+HDRS := $(wildcard src/*/*.h)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
+TEST_HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/helpers/%,$(TEST_HELPER_SRCS))
+
+.PHONY: all test test-unit test-integration test-asan asan fuzz clean
+all: $(BUILD)/flightrec $(UNIT_BINS) $(TEST_HELPER_BINS)
+
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(dir $@)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/sensor.bpf.o: src/sensor/sensor.bpf.c src/sensor/sensor_abi.h $(BUILD)/vmlinux.h
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Isrc/sensor \
+		-Wall -Werror -c $< -o $@
+
+$(BUILD)/sensor.skel.h: $(BUILD)/sensor.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/sensor/sensor.o: $(BUILD)/sensor.skel.h
+
+$(BUILD)/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libflightrec.a: $(CORE_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/flightrec: $(CLI_OBJS) $(BUILD)/libflightrec.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libflightrec.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(BUILD)/libflightrec.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libflightrec.a $(LDLIBS)
+
+$(BUILD)/helpers/%: tests/helpers/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+
+# Unit tests then integration tests, through prove. FLIGHTREC_BUILD tells the
+# integration tests which build to drive.
+test-unit: all
+	FLIGHTREC_BUILD=$(abspath $(BUILD)) prove -v $(UNIT_BINS) 2>&1 | tee $(BUILD)/test-unit.log
+
+test-integration: all
+	FLIGHTREC_BUILD=$(abspath $(BUILD)) prove -v --exec '/usr/bin/python3' tests/integration/*.t 2>&1 | tee $(BUILD)/test-integration.log
+
+# The whole suite: normal build, then the sanitizer build, then the bounded
+# fuzz run. scripts/run-tests.sh prints the closing "N passed, N failed".
+test:
+	bash scripts/run-tests.sh
+
+asan:
+	$(MAKE) SAN=1
+
+clean:
+	rm -rf build build-asan build-fuzz
