@@ -1,0 +1,202 @@
+/* fl_internal.h - private helpers shared by flightlog.c and store.c.
+ *
+ * Why: varints, zigzag, little-endian access and a growable byte buffer are
+ * needed by both the segment codec and the journal; this header is not part
+ * of the public API (only flightlog.h is). */
+#ifndef FLIGHTREC_FL_INTERNAL_H
+#define FLIGHTREC_FL_INTERNAL_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flightlog/flightlog.h"
+
+/* A growable byte buffer with a fast varint path. Owned by its user. */
+struct fl_bytes {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static inline int fl_bytes_grow(struct fl_bytes *b, size_t extra)
+{
+	if (b->cap - b->len >= extra)
+		return 0;
+	size_t need = b->len + extra;
+	if (need < b->len)
+		return -ENOMEM;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < need) {
+		if (cap > SIZE_MAX / 2)
+			return -ENOMEM;
+		cap *= 2;
+	}
+	uint8_t *n = realloc(b->p, cap);
+	if (!n)
+		return -ENOMEM;
+	b->p = n;
+	b->cap = cap;
+	return 0;
+}
+
+static inline int fl_bytes_put(struct fl_bytes *b, const void *p, size_t n)
+{
+	if (fl_bytes_grow(b, n))
+		return -ENOMEM;
+	if (n)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+static inline int fl_put_varint(struct fl_bytes *b, uint64_t v)
+{
+	if (b->cap - b->len < 10 && fl_bytes_grow(b, 10))
+		return -ENOMEM;
+	uint8_t *o = b->p + b->len;
+	while (v >= 0x80) {
+		*o++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*o++ = (uint8_t)v;
+	b->len = (size_t)(o - b->p);
+	return 0;
+}
+
+static inline void fl_bytes_free(struct fl_bytes *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+/* Read a varint from [*p, end): at most 10 bytes, the 10th <= 1. Returns 0
+ * or -EBADMSG (truncated / overlong). */
+static inline int fl_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+{
+	const uint8_t *p = *pp;
+	if (p < end && *p < 0x80) { /* fast path */
+		*out = *p;
+		*pp = p + 1;
+		return 0;
+	}
+	uint64_t v = 0;
+	for (unsigned shift = 0; shift < 70; shift += 7) {
+		if (p >= end)
+			return -EBADMSG;
+		uint8_t c = *p++;
+		if (shift == 63 && c > 1)
+			return -EBADMSG;
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80)) {
+			*out = v;
+			*pp = p;
+			return 0;
+		}
+	}
+	return -EBADMSG;
+}
+
+static inline uint64_t fl_zz64(uint64_t d) { return (d << 1) ^ (uint64_t)((int64_t)d >> 63); }
+static inline uint64_t fl_unzz64(uint64_t z) { return (z >> 1) ^ (0 - (z & 1)); }
+static inline uint32_t fl_zz32(uint32_t d) { return (d << 1) ^ (uint32_t)((int32_t)d >> 31); }
+static inline uint32_t fl_unzz32(uint32_t z) { return (z >> 1) ^ (0u - (z & 1)); }
+
+static inline void fl_le32_put(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void fl_le64_put(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint32_t fl_le32_get(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t fl_le64_get(const uint8_t *p)
+{
+	return (uint64_t)fl_le32_get(p) | (uint64_t)fl_le32_get(p + 4) << 32;
+}
+
+
+#include <endian.h>
+
+/* ---- on-disk structures (docs/FORMAT.md). All integers little-endian:
+ * fields are stored with htole*() and read with le*toh(). ---- */
+
+#define FL_SEG_MAGIC "FRLOGSEG"
+#define FL_SEG_VERSION 1u
+#define FL_HEADER_SIZE 128u
+#define FL_MAX_HEADER_SIZE 4096u
+#define FL_MAX_BLOCKS 1024u
+
+/* Feature flags. None defined in version 1: writers set 0; readers refuse
+ * unknown incompatible flags and ignore unknown compatible ones. */
+#define FL_COMPAT_KNOWN 0u
+#define FL_INCOMPAT_KNOWN 0u
+
+struct fl_seg_header {
+	uint8_t magic[8];          /* "FRLOGSEG" */
+	uint32_t version;          /* 1 */
+	uint32_t header_size;      /* >= 128; the block table may start here */
+	uint32_t compat_flags;
+	uint32_t incompat_flags;
+	uint64_t seq;
+	uint8_t prev_hash[32];     /* SHA-256 of the previous segment file */
+	uint64_t event_count;
+	uint64_t ts_min, ts_max;
+	uint32_t n_blocks;
+	uint32_t reserved0;
+	uint64_t table_offset;
+	uint64_t file_size;
+	uint32_t table_crc;        /* CRC32C of the n_blocks * 40 table bytes */
+	uint32_t reserved1;
+	uint32_t reserved2;
+	uint32_t header_crc;       /* CRC32C of header_size bytes, this field as 0 */
+} __attribute__((packed));
+_Static_assert(sizeof(struct fl_seg_header) == FL_HEADER_SIZE, "header size");
+
+enum fl_codec { FL_CODEC_RAW = 0, FL_CODEC_ZSTD = 1 };
+
+struct fl_block_desc {
+	uint32_t type;             /* FL_BLK_* */
+	uint32_t codec;            /* enum fl_codec */
+	uint64_t offset;           /* from the start of the file */
+	uint64_t stored_size;      /* bytes at offset */
+	uint64_t raw_size;         /* bytes after decompression */
+	uint32_t crc;              /* CRC32C of the stored bytes */
+	uint32_t items;            /* dictionaries: entry count; else 0 */
+} __attribute__((packed));
+_Static_assert(sizeof(struct fl_block_desc) == 40, "block descriptor size");
+
+#define FL_JOURNAL_MAGIC "FRJOURN1"
+struct fl_journal_header {
+	uint8_t magic[8];          /* "FRJOURN1" */
+	uint32_t version;          /* 1 */
+	uint32_t header_crc;       /* CRC32C of the first 12 bytes */
+} __attribute__((packed));
+_Static_assert(sizeof(struct fl_journal_header) == 16, "journal header size");
+
+struct fl_journal_rec {
+	uint32_t payload_len;      /* bytes after this 12-byte record header */
+	uint32_t payload_crc;      /* CRC32C of the payload */
+	uint32_t len_crc;          /* CRC32C of payload_len's 4 bytes */
+} __attribute__((packed));
+_Static_assert(sizeof(struct fl_journal_rec) == 12, "journal record size");
+#define FL_JOURNAL_MAX_RECORD (64u << 20)
+
+/* Flat, self-contained encoding of one event (journal payloads). */
+int fl_event_flat_put(struct fl_bytes *b, const struct fr_event *ev);
+/* Decode one flat event from [*p, end); strings point into the buffer,
+ * which must hold a NUL after each (the flat format stores them). */
+int fl_event_flat_get(const uint8_t **p, const uint8_t *end, struct fr_event *ev);
+
+/* Fill an error (err may be NULL). Returns code. */
+int fl_set_error(struct fl_error *err, int code, uint64_t offset, const char *block,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+#endif

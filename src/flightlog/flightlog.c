@@ -1,0 +1,1498 @@
+/* flightlog.c - segment encoder and decoder.
+ *
+ * Why: events are highly repetitive (the same few processes touching the same
+ * few paths), so a segment stores them as separate column streams of small
+ * integers that each compress to almost nothing with zstd: strings become
+ * per-segment dictionary references, per-process fields (tid, uids, comm,
+ * ...) are only written when they differ from that pid's previous event, and
+ * kind-specific fields only when they differ from the previous event of the
+ * same kind. Event order is the input order, so decode needs no permutation.
+ * docs/FORMAT.md specifies every byte; keep them in step.
+ */
+#include "flightlog/fl_internal.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <zstd.h>
+
+/* ---------------------------------------------------------------- errors */
+
+int fl_set_error(struct fl_error *err, int code, uint64_t offset, const char *block,
+		 const char *fmt, ...)
+{
+	if (err) {
+		va_list ap;
+		err->code = code;
+		err->offset = offset;
+		snprintf(err->block, sizeof(err->block), "%s", block ? block : "");
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+const char *fl_error_format(const struct fl_error *err, char *buf, size_t len)
+{
+	if (len)
+		snprintf(buf, len, "offset %llu: %s in block '%s'",
+			 (unsigned long long)err->offset, err->msg, err->block);
+	return buf;
+}
+
+/* ------------------------------------------------------- column tables */
+
+enum ftype {
+	F_U32,      /* varint */
+	F_U64,      /* varint */
+	F_I32,      /* zigzag varint of the value */
+	F_RELPID,   /* zigzag varint of (value - pid), 32-bit wrapping */
+	F_DELTA32,  /* zigzag varint of (value - previous), 32-bit wrapping */
+	F_DELTA64,  /* zigzag varint of (value - previous), 64-bit wrapping */
+	F_HOST,     /* reference into the hosts dictionary */
+	F_COMM,     /* ... comms */
+	F_PATH,     /* ... paths */
+	F_ARGV,     /* ... argvs (sets argv and argv_len) */
+	F_ADDR,     /* 17 raw bytes: family, bytes[16] */
+};
+
+enum { D_HOST, D_COMM, D_PATH, D_ARGV, ND };
+static const uint32_t dict_type[ND] = {16, 17, 18, 19};
+static const char *const dict_name[ND] = {"hosts", "comms", "paths", "argvs"};
+
+struct field {
+	const char *name;
+	uint16_t off;
+	uint8_t type;
+	uint8_t group; /* FL_COL_* */
+};
+
+#define CF(n, t, g) {#n, offsetof(struct fr_event, n), t, g}
+#define NCTX 12
+static const struct field ctx_fields[NCTX] = {
+	CF(tid, F_RELPID, FL_COL_CTX),     CF(ppid, F_DELTA32, FL_COL_CTX),
+	CF(uid, F_DELTA32, FL_COL_CTX),    CF(euid, F_DELTA32, FL_COL_CTX),
+	CF(auid, F_DELTA32, FL_COL_CTX),   CF(ses, F_DELTA32, FL_COL_CTX),
+	CF(tty, F_DELTA32, FL_COL_CTX),    CF(cgroup, F_DELTA64, FL_COL_CTX),
+	{"pstart", offsetof(struct fr_event, pstart_ns), F_DELTA64, FL_COL_CTX},
+	CF(host, F_HOST, FL_COL_NAMES),    CF(comm, F_COMM, FL_COL_NAMES),
+	CF(exe, F_PATH, FL_COL_NAMES),
+};
+#define NEV 25
+static const struct field ev_fields[NEV] = {
+	CF(error, F_I32, FL_COL_DETAIL),       CF(path, F_PATH, FL_COL_PATHS),
+	CF(path2, F_PATH, FL_COL_PATHS),       CF(argv, F_ARGV, FL_COL_ARGV),
+	CF(cwd, F_PATH, FL_COL_PATHS),         CF(trunc, F_U32, FL_COL_DETAIL),
+	CF(flags, F_U32, FL_COL_DETAIL),       CF(mode, F_U32, FL_COL_DETAIL),
+	CF(owner, F_U32, FL_COL_DETAIL),       CF(group, F_U32, FL_COL_DETAIL),
+	CF(length, F_U64, FL_COL_DETAIL),      CF(child_pid, F_RELPID, FL_COL_DETAIL),
+	CF(target_pid, F_RELPID, FL_COL_DETAIL), CF(target_comm, F_COMM, FL_COL_NAMES),
+	CF(signal, F_I32, FL_COL_DETAIL),      CF(code, F_I32, FL_COL_DETAIL),
+	CF(new_uid, F_U32, FL_COL_DETAIL),     CF(new_euid, F_U32, FL_COL_DETAIL),
+	CF(proto, F_U32, FL_COL_DETAIL),       CF(port, F_U32, FL_COL_DETAIL),
+	CF(rport, F_U32, FL_COL_DETAIL),       CF(addr, F_ADDR, FL_COL_DETAIL),
+	CF(raddr, F_ADDR, FL_COL_DETAIL),      CF(count, F_U64, FL_COL_DETAIL),
+	CF(inode, F_U64, FL_COL_DETAIL),
+};
+#undef CF
+
+/* Streams: index -> block type and name. */
+enum { S_KIND, S_TS, S_PID, S_PIDNEW, S_CTXMASK, S_EVMASK, S_CTX0, S_EV0 = S_CTX0 + NCTX,
+       NSTREAMS = S_EV0 + NEV };
+#define BLK_SUMMARY 1u
+static uint32_t stream_type(int s)
+{
+	if (s < S_CTX0)
+		return 32u + (uint32_t)s;
+	if (s < S_EV0)
+		return 48u + (uint32_t)(s - S_CTX0);
+	return 64u + (uint32_t)(s - S_EV0);
+}
+static const char *stream_name(int s)
+{
+	static const char *const base[] = {"kind", "ts", "pid", "pid-new", "ctx-mask", "ev-mask"};
+	if (s < S_CTX0)
+		return base[s];
+	if (s < S_EV0)
+		return ctx_fields[s - S_CTX0].name;
+	return ev_fields[s - S_EV0].name;
+}
+
+#define MTF_N 16u
+#define KSLOTS FL_KIND_SLOTS
+static inline unsigned kslot(uint32_t kind) { return kind < KSLOTS - 1 ? kind : KSLOTS - 1; }
+
+static inline uint32_t rd32(const struct fr_event *ev, unsigned off)
+{
+	uint32_t v;
+	memcpy(&v, (const char *)ev + off, 4);
+	return v;
+}
+static inline uint64_t rd64(const struct fr_event *ev, unsigned off)
+{
+	uint64_t v;
+	memcpy(&v, (const char *)ev + off, 8);
+	return v;
+}
+static inline const char *rdstr(const struct fr_event *ev, unsigned off)
+{
+	const char *v;
+	memcpy(&v, (const char *)ev + off, sizeof(v));
+	return v;
+}
+static inline void wr32(struct fr_event *ev, unsigned off, uint32_t v) { memcpy((char *)ev + off, &v, 4); }
+static inline void wr64(struct fr_event *ev, unsigned off, uint64_t v) { memcpy((char *)ev + off, &v, 8); }
+static inline void wrstr(struct fr_event *ev, unsigned off, const char *v) { memcpy((char *)ev + off, &v, sizeof(v)); }
+
+static inline int dict_of(uint8_t type)
+{
+	return type == F_HOST ? D_HOST : type == F_COMM ? D_COMM : type == F_PATH ? D_PATH : D_ARGV;
+}
+static inline int is_str(uint8_t type) { return type >= F_HOST && type <= F_ARGV; }
+
+/* ------------------------------------------------------------- pid map */
+
+struct pidmap {
+	uint32_t *keys, *vals; /* vals: state index + 1; 0 = empty */
+	uint32_t mask, n;
+};
+
+static inline uint32_t pid_hash(uint32_t pid) { return (pid * 0x9e3779b1u) ^ (pid >> 15); }
+
+static uint32_t pidmap_get(const struct pidmap *m, uint32_t pid)
+{
+	if (!m->vals)
+		return 0;
+	for (uint32_t i = pid_hash(pid) & m->mask;; i = (i + 1) & m->mask) {
+		if (!m->vals[i])
+			return 0;
+		if (m->keys[i] == pid)
+			return m->vals[i];
+	}
+}
+
+static int pidmap_put(struct pidmap *m, uint32_t pid, uint32_t val)
+{
+	if (!m->vals || (m->n + 1) * 4 > (m->mask + 1) * 3) {
+		uint32_t ncap = m->vals ? (m->mask + 1) * 2 : 64;
+		uint32_t *k = calloc(ncap, 4), *v = calloc(ncap, 4);
+		if (!k || !v) {
+			free(k);
+			free(v);
+			return -ENOMEM;
+		}
+		for (uint32_t i = 0; m->vals && i <= m->mask; i++) {
+			if (!m->vals[i])
+				continue;
+			uint32_t j = pid_hash(m->keys[i]) & (ncap - 1);
+			while (v[j])
+				j = (j + 1) & (ncap - 1);
+			k[j] = m->keys[i];
+			v[j] = m->vals[i];
+		}
+		free(m->keys);
+		free(m->vals);
+		m->keys = k;
+		m->vals = v;
+		m->mask = ncap - 1;
+	}
+	uint32_t i = pid_hash(pid) & m->mask;
+	while (m->vals[i])
+		i = (i + 1) & m->mask;
+	m->keys[i] = pid;
+	m->vals[i] = val;
+	m->n++;
+	return 0;
+}
+
+static void pidmap_free(struct pidmap *m)
+{
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Per-pid and per-kind prediction state, identical in encoder and decoder.
+ * Strings are dictionary references (0 = NULL, i + 1 = entry i). */
+struct ctxstate { uint64_t v[NCTX]; };
+struct evstate {
+	uint64_t v[NEV];
+	struct fr_addr a[2];
+};
+
+struct model {
+	uint64_t prev_ts;
+	uint32_t mtf[MTF_N];
+	unsigned mtf_len;
+	uint32_t prev_new_pid;
+	uint32_t last_pid;
+	struct ctxstate last_ctx;
+	struct pidmap pm;
+	struct ctxstate *st;
+	uint32_t nst, capst;
+	struct evstate ks[KSLOTS];
+};
+
+static void model_reset(struct model *m)
+{
+	pidmap_free(&m->pm);
+	free(m->st);
+	memset(m, 0, sizeof(*m));
+}
+
+/* The state for pid, created from the baseline when new. */
+static struct ctxstate *model_state(struct model *m, uint32_t pid)
+{
+	uint32_t v = pidmap_get(&m->pm, pid);
+	if (v)
+		return &m->st[v - 1];
+	if (m->nst == m->capst) {
+		uint32_t nc = m->capst ? m->capst * 2 : 64;
+		struct ctxstate *n = realloc(m->st, (size_t)nc * sizeof(*n));
+		if (!n)
+			return NULL;
+		m->st = n;
+		m->capst = nc;
+	}
+	if (pidmap_put(&m->pm, pid, m->nst + 1))
+		return NULL;
+	struct ctxstate *s = &m->st[m->nst++];
+	*s = m->last_ctx;
+	s->v[0] = pid;         /* tid */
+	s->v[1] = m->last_pid; /* ppid */
+	return s;
+}
+
+/* MTF lookup: index of pid or -1. */
+static int mtf_find(const struct model *m, uint32_t pid)
+{
+	for (unsigned i = 0; i < m->mtf_len; i++)
+		if (m->mtf[i] == pid)
+			return (int)i;
+	return -1;
+}
+static void mtf_front(struct model *m, unsigned i)
+{
+	uint32_t p = m->mtf[i];
+	memmove(m->mtf + 1, m->mtf, i * sizeof(uint32_t));
+	m->mtf[0] = p;
+}
+static void mtf_insert(struct model *m, uint32_t pid)
+{
+	unsigned n = m->mtf_len < MTF_N ? m->mtf_len : MTF_N - 1;
+	memmove(m->mtf + 1, m->mtf, n * sizeof(uint32_t));
+	m->mtf[0] = pid;
+	m->mtf_len = n + 1;
+}
+
+/* -------------------------------------------------------- dictionaries */
+
+struct wdict {
+	struct fl_bytes data; /* entries, each followed by a NUL */
+	struct fl_bytes lens; /* varint lengths */
+	uint32_t *off, *len;
+	uint64_t *hash;
+	uint32_t n, cap;
+	uint32_t *ht, htmask; /* index + 1 */
+};
+
+static uint64_t str_hash(const void *p, size_t n)
+{
+	const uint8_t *s = p;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+	while (n >= 8) {
+		uint64_t v;
+		memcpy(&v, s, 8);
+		h = (h ^ v) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+		s += 8;
+		n -= 8;
+	}
+	uint64_t v = 0;
+	memcpy(&v, s, n);
+	h = (h ^ v) * 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 29;
+	return h;
+}
+
+static int wdict_intern(struct wdict *d, const char *s, size_t len, uint64_t *ref)
+{
+	uint64_t h = str_hash(s, len);
+	if (d->ht) {
+		for (uint32_t i = (uint32_t)h & d->htmask;; i = (i + 1) & d->htmask) {
+			uint32_t e = d->ht[i];
+			if (!e)
+				break;
+			e--;
+			if (d->hash[e] == h && d->len[e] == len && !memcmp(d->data.p + d->off[e], s, len)) {
+				*ref = e + 1;
+				return 0;
+			}
+		}
+	}
+	if (len > UINT32_MAX - 1 || d->data.len + len + 1 > UINT32_MAX || d->n == UINT32_MAX - 1)
+		return -E2BIG;
+	if (d->n == d->cap) {
+		uint32_t nc = d->cap ? d->cap * 2 : 64;
+		uint32_t *o = realloc(d->off, nc * sizeof(uint32_t));
+		if (!o)
+			return -ENOMEM;
+		d->off = o;
+		uint32_t *l = realloc(d->len, nc * sizeof(uint32_t));
+		if (!l)
+			return -ENOMEM;
+		d->len = l;
+		uint64_t *hh = realloc(d->hash, nc * sizeof(uint64_t));
+		if (!hh)
+			return -ENOMEM;
+		d->hash = hh;
+		d->cap = nc;
+	}
+	if ((d->n + 1) * 2 > (d->ht ? d->htmask + 1 : 0)) {
+		uint32_t nc = d->ht ? (d->htmask + 1) * 2 : 128;
+		uint32_t *t = calloc(nc, sizeof(uint32_t));
+		if (!t)
+			return -ENOMEM;
+		for (uint32_t e = 0; e < d->n; e++) {
+			uint32_t i = (uint32_t)d->hash[e] & (nc - 1);
+			while (t[i])
+				i = (i + 1) & (nc - 1);
+			t[i] = e + 1;
+		}
+		free(d->ht);
+		d->ht = t;
+		d->htmask = nc - 1;
+	}
+	size_t off = d->data.len;
+	if (fl_bytes_put(&d->data, s, len) || fl_bytes_put(&d->data, "", 1) ||
+	    fl_put_varint(&d->lens, len)) {
+		d->data.len = off;
+		return -ENOMEM;
+	}
+	uint32_t e = d->n++;
+	d->off[e] = (uint32_t)off;
+	d->len[e] = (uint32_t)len;
+	d->hash[e] = h;
+	uint32_t i = (uint32_t)h & d->htmask;
+	while (d->ht[i])
+		i = (i + 1) & d->htmask;
+	d->ht[i] = e + 1;
+	*ref = e + 1;
+	return 0;
+}
+
+static void wdict_free(struct wdict *d)
+{
+	fl_bytes_free(&d->data);
+	fl_bytes_free(&d->lens);
+	free(d->off);
+	free(d->len);
+	free(d->hash);
+	free(d->ht);
+	memset(d, 0, sizeof(*d));
+}
+
+/* --------------------------------------------------------------- writer */
+
+struct fl_writer {
+	int level;
+	uint64_t count;
+	uint64_t ts_min, ts_max;
+	uint64_t kind_count[KSLOTS + 1];
+	struct model m;
+	struct wdict d[ND];
+	struct fl_bytes s[NSTREAMS];
+	ZSTD_CCtx *cctx;
+};
+
+int fl_writer_new(const struct fl_writer_opts *opts, struct fl_writer **out)
+{
+	struct fl_writer *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->level = opts && opts->level ? opts->level : FL_DEFAULT_LEVEL;
+	if (w->level > ZSTD_maxCLevel())
+		w->level = ZSTD_maxCLevel();
+	w->cctx = ZSTD_createCCtx();
+	if (!w->cctx) {
+		free(w);
+		return -ENOMEM;
+	}
+	*out = w;
+	return 0;
+}
+
+static void writer_clear(struct fl_writer *w)
+{
+	model_reset(&w->m);
+	for (int i = 0; i < ND; i++)
+		wdict_free(&w->d[i]);
+	for (int i = 0; i < NSTREAMS; i++)
+		fl_bytes_free(&w->s[i]);
+	w->count = 0;
+	w->ts_min = w->ts_max = 0;
+	memset(w->kind_count, 0, sizeof(w->kind_count));
+}
+
+void fl_writer_free(struct fl_writer *w)
+{
+	if (!w)
+		return;
+	writer_clear(w);
+	ZSTD_freeCCtx(w->cctx);
+	free(w);
+}
+
+uint64_t fl_writer_count(const struct fl_writer *w)
+{
+	return w->count;
+}
+
+/* Reference for a string field: reuse `base` when it has the same bytes. */
+static int str_ref(struct fl_writer *w, int dict, const char *s, size_t len, uint64_t base,
+		   uint64_t *ref)
+{
+	if (!s) {
+		*ref = 0;
+		return 0;
+	}
+	struct wdict *d = &w->d[dict];
+	if (base && base <= d->n && d->len[base - 1] == len &&
+	    !memcmp(d->data.p + d->off[base - 1], s, len)) {
+		*ref = base;
+		return 0;
+	}
+	return wdict_intern(d, s, len, ref);
+}
+
+/* The value of field f of ev in model representation (refs for strings). */
+static int field_value(struct fl_writer *w, const struct fr_event *ev, const struct field *f,
+		       uint64_t base, uint64_t *v)
+{
+	switch (f->type) {
+	case F_U64:
+	case F_DELTA64:
+		*v = rd64(ev, f->off);
+		return 0;
+	case F_ARGV:
+		return str_ref(w, D_ARGV, ev->argv, ev->argv_len, base, v);
+	case F_HOST:
+	case F_COMM:
+	case F_PATH: {
+		const char *s = rdstr(ev, f->off);
+		return str_ref(w, dict_of(f->type), s, s ? strlen(s) : 0, base, v);
+	}
+	case F_ADDR:
+		*v = 0;
+		return 0;
+	default:
+		*v = rd32(ev, f->off);
+		return 0;
+	}
+}
+
+/* Append field value v to its stream. */
+static int put_value(struct fl_bytes *s, const struct field *f, uint64_t v, uint64_t old,
+		     uint32_t pid)
+{
+	switch (f->type) {
+	case F_I32:
+		return fl_put_varint(s, fl_zz32((uint32_t)v));
+	case F_RELPID:
+		return fl_put_varint(s, fl_zz32((uint32_t)v - pid));
+	case F_DELTA32:
+		return fl_put_varint(s, fl_zz32((uint32_t)v - (uint32_t)old));
+	case F_DELTA64:
+		return fl_put_varint(s, fl_zz64(v - old));
+	default:
+		return fl_put_varint(s, v);
+	}
+}
+
+int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
+{
+	if ((!ev->argv && ev->argv_len) || w->count >= UINT32_MAX - 1)
+		return -EINVAL;
+	struct model *m = &w->m;
+	struct fl_bytes *S = w->s;
+	int r;
+	/* Remember stream lengths so a failure leaves the writer as it was
+	 * (dictionary entries may stay: they are only unused). */
+	size_t saved[NSTREAMS];
+	int mi = mtf_find(m, ev->pid);
+	for (int i = 0; i < NSTREAMS; i++)
+		saved[i] = S[i].len;
+	/* kind, ts */
+	r = fl_put_varint(&S[S_KIND], ev->kind);
+	if (!r)
+		r = fl_put_varint(&S[S_TS], fl_zz64(ev->ts_ns - m->prev_ts));
+	if (r)
+		goto fail;
+	/* pid */
+	if (mi >= 0)
+		r = fl_put_varint(&S[S_PID], (uint64_t)mi);
+	else if (!(r = fl_put_varint(&S[S_PID], MTF_N)))
+		r = fl_put_varint(&S[S_PIDNEW], fl_zz32(ev->pid - m->prev_new_pid));
+	if (r)
+		goto fail;
+	struct ctxstate *st = model_state(m, ev->pid);
+	if (!st) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	/* per-process context */
+	struct ctxstate cur;
+	uint64_t cm = 0;
+	for (int f = 0; f < NCTX; f++) {
+		if ((r = field_value(w, ev, &ctx_fields[f], st->v[f], &cur.v[f])))
+			goto fail;
+		if (cur.v[f] != st->v[f])
+			cm |= 1ull << f;
+	}
+	if ((r = fl_put_varint(&S[S_CTXMASK], cm)))
+		goto fail;
+	for (int f = 0; cm >> f; f++)
+		if ((cm >> f) & 1 &&
+		    (r = put_value(&S[S_CTX0 + f], &ctx_fields[f], cur.v[f], st->v[f], ev->pid)))
+			goto fail;
+	/* kind-specific fields */
+	struct evstate *ks = &m->ks[kslot(ev->kind)], ecur;
+	uint64_t em = 0;
+	for (int f = 0; f < NEV; f++) {
+		const struct field *fd = &ev_fields[f];
+		if (fd->type == F_ADDR) {
+			int ai = f == 21 ? 0 : 1;
+			memcpy(&ecur.a[ai], (const char *)ev + fd->off, sizeof(struct fr_addr));
+			ecur.v[f] = 0;
+			if (memcmp(&ecur.a[ai], &ks->a[ai], sizeof(struct fr_addr)))
+				em |= 1ull << f;
+			continue;
+		}
+		if ((r = field_value(w, ev, fd, ks->v[f], &ecur.v[f])))
+			goto fail;
+		if (ecur.v[f] != ks->v[f])
+			em |= 1ull << f;
+	}
+	if ((r = fl_put_varint(&S[S_EVMASK], em)))
+		goto fail;
+	for (int f = 0; em >> f; f++) {
+		if (!((em >> f) & 1))
+			continue;
+		const struct field *fd = &ev_fields[f];
+		if (fd->type == F_ADDR)
+			r = fl_bytes_put(&S[S_EV0 + f], &ecur.a[f == 21 ? 0 : 1], 17);
+		else
+			r = put_value(&S[S_EV0 + f], fd, ecur.v[f], ks->v[f], ev->pid);
+		if (r)
+			goto fail;
+	}
+	/* commit */
+	int hit = mi;
+	if (hit >= 0)
+		mtf_front(m, (unsigned)hit);
+	else {
+		mtf_insert(m, ev->pid);
+		m->prev_new_pid = ev->pid;
+	}
+	*st = cur;
+	m->last_ctx = cur;
+	m->last_pid = ev->pid;
+	m->prev_ts = ev->ts_ns;
+	*ks = ecur;
+	if (!w->count || ev->ts_ns < w->ts_min)
+		w->ts_min = ev->ts_ns;
+	if (!w->count || ev->ts_ns > w->ts_max)
+		w->ts_max = ev->ts_ns;
+	w->kind_count[ev->kind < KSLOTS ? ev->kind : KSLOTS]++;
+	w->count++;
+	return 0;
+fail:
+	for (int i = 0; i < NSTREAMS; i++)
+		S[i].len = saved[i];
+	/* A state created for a new pid stays: it holds the baseline the
+	 * decoder would also create, but only if this pid then appears; drop
+	 * it to keep encoder and decoder in step. */
+	if (mi < 0 && m->nst && pidmap_get(&m->pm, ev->pid) == m->nst) {
+		/* rebuild the map without the last state (rare path) */
+		struct pidmap nm = {0};
+		m->nst--;
+		for (uint32_t i = 0; m->pm.vals && i <= m->pm.mask; i++)
+			if (m->pm.vals[i] && m->pm.vals[i] <= m->nst &&
+			    pidmap_put(&nm, m->pm.keys[i], m->pm.vals[i]))
+				break;
+		pidmap_free(&m->pm);
+		m->pm = nm;
+	}
+	return r;
+}
+
+/* FNV-1a 64: the bloom filter's hash (documented in FORMAT.md). */
+static uint64_t fnv1a64(const void *p, size_t n)
+{
+	const uint8_t *s = p;
+	uint64_t h = 0xcbf29ce484222325ull;
+	while (n--) {
+		h ^= *s++;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static void bloom_add(uint8_t *bits, uint32_t m, uint32_t k, const char *s, size_t n)
+{
+	uint64_t h = fnv1a64(s, n);
+	uint32_t h1 = (uint32_t)h, h2 = (uint32_t)(h >> 32) | 1;
+	for (uint32_t i = 0; i < k; i++) {
+		uint32_t b = (h1 + i * h2) & (m - 1);
+		bits[b >> 3] |= (uint8_t)(1u << (b & 7));
+	}
+}
+
+static bool bloom_has(const uint8_t *bits, uint32_t m, uint32_t k, const char *s, size_t n)
+{
+	uint64_t h = fnv1a64(s, n);
+	uint32_t h1 = (uint32_t)h, h2 = (uint32_t)(h >> 32) | 1;
+	for (uint32_t i = 0; i < k; i++) {
+		uint32_t b = (h1 + i * h2) & (m - 1);
+		if (!(bits[b >> 3] & (1u << (b & 7))))
+			return false;
+	}
+	return true;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int build_summary(struct fl_writer *w, struct fl_bytes *b)
+{
+	int r = 0;
+	r |= fl_put_varint(b, w->count);
+	r |= fl_put_varint(b, w->ts_min);
+	r |= fl_put_varint(b, w->ts_max);
+	r |= fl_put_varint(b, KSLOTS);
+	for (int k = 0; k <= KSLOTS; k++)
+		r |= fl_put_varint(b, w->kind_count[k]);
+	/* pids: the keys of the per-pid state map */
+	uint32_t n = w->m.nst, j = 0;
+	uint32_t *pids = malloc((n ? n : 1) * sizeof(uint32_t));
+	if (!pids)
+		return -ENOMEM;
+	for (uint32_t i = 0; w->m.pm.vals && i <= w->m.pm.mask; i++)
+		if (w->m.pm.vals[i])
+			pids[j++] = w->m.pm.keys[i];
+	qsort(pids, j, sizeof(uint32_t), cmp_u32);
+	r |= fl_put_varint(b, j);
+	for (uint32_t i = 0; i < j; i++)
+		r |= fl_put_varint(b, i ? pids[i] - pids[i - 1] : pids[0]);
+	free(pids);
+	struct wdict *hd = &w->d[D_HOST];
+	r |= fl_put_varint(b, hd->n);
+	for (uint32_t i = 0; i < hd->n; i++) {
+		r |= fl_put_varint(b, hd->len[i]);
+		r |= fl_bytes_put(b, hd->data.p + hd->off[i], hd->len[i]);
+	}
+	struct wdict *pd = &w->d[D_PATH];
+	uint32_t m = 0, k = 0;
+	if (pd->n) {
+		m = 64;
+		while (m < (1u << 23) && m < 10ull * pd->n)
+			m *= 2;
+		k = 7;
+	}
+	r |= fl_put_varint(b, m);
+	r |= fl_put_varint(b, k);
+	if (r)
+		return -ENOMEM;
+	if (m) {
+		size_t at = b->len;
+		if (fl_bytes_grow(b, m / 8))
+			return -ENOMEM;
+		memset(b->p + at, 0, m / 8);
+		b->len += m / 8;
+		for (uint32_t i = 0; i < pd->n; i++)
+			bloom_add(b->p + at, m, k, (const char *)pd->data.p + pd->off[i], pd->len[i]);
+	}
+	return 0;
+}
+
+struct outblk {
+	uint32_t type, items;
+	const uint8_t *raw;
+	size_t raw_len;
+	void *z;        /* compressed copy or NULL */
+	size_t z_len;
+};
+
+int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq,
+		     void **out, size_t *out_len)
+{
+	struct outblk blk[1 + ND + NSTREAMS];
+	struct fl_bytes summary = {0}, dictraw[ND] = {{0}};
+	size_t nb = 0;
+	int r = build_summary(w, &summary);
+	memset(blk, 0, sizeof(blk));
+	if (r)
+		goto out;
+	blk[nb++] = (struct outblk){BLK_SUMMARY, 0, summary.p, summary.len, NULL, 0};
+	for (int d = 0; d < ND; d++) {
+		if (!w->d[d].n)
+			continue;
+		if (fl_bytes_put(&dictraw[d], w->d[d].lens.p, w->d[d].lens.len) ||
+		    fl_bytes_put(&dictraw[d], w->d[d].data.p, w->d[d].data.len)) {
+			r = -ENOMEM;
+			goto out;
+		}
+		blk[nb++] = (struct outblk){dict_type[d], w->d[d].n, dictraw[d].p, dictraw[d].len, NULL, 0};
+	}
+	for (int s = 0; s < NSTREAMS; s++)
+		if (w->s[s].len)
+			blk[nb++] = (struct outblk){stream_type(s), 0, w->s[s].p, w->s[s].len, NULL, 0};
+	size_t total = FL_HEADER_SIZE + nb * sizeof(struct fl_block_desc);
+	for (size_t i = 0; i < nb; i++) {
+		size_t bound = ZSTD_compressBound(blk[i].raw_len);
+		blk[i].z = malloc(bound);
+		if (!blk[i].z) {
+			r = -ENOMEM;
+			goto out;
+		}
+		size_t z = ZSTD_compressCCtx(w->cctx, blk[i].z, bound, blk[i].raw, blk[i].raw_len, w->level);
+		if (ZSTD_isError(z)) {
+			r = -EIO;
+			goto out;
+		}
+		if (z >= blk[i].raw_len) {
+			free(blk[i].z);
+			blk[i].z = NULL;
+			total += blk[i].raw_len;
+		} else {
+			blk[i].z_len = z;
+			total += z;
+		}
+	}
+	uint8_t *o = malloc(total);
+	if (!o) {
+		r = -ENOMEM;
+		goto out;
+	}
+	struct fl_seg_header h;
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, FL_SEG_MAGIC, 8);
+	h.version = htole32(FL_SEG_VERSION);
+	h.header_size = htole32(FL_HEADER_SIZE);
+	h.seq = htole64(seq);
+	if (prev_hash)
+		memcpy(h.prev_hash, prev_hash, FL_HASH_LEN);
+	h.event_count = htole64(w->count);
+	h.ts_min = htole64(w->ts_min);
+	h.ts_max = htole64(w->ts_max);
+	h.n_blocks = htole32((uint32_t)nb);
+	h.table_offset = htole64(FL_HEADER_SIZE);
+	h.file_size = htole64(total);
+	size_t at = FL_HEADER_SIZE + nb * sizeof(struct fl_block_desc);
+	for (size_t i = 0; i < nb; i++) {
+		struct fl_block_desc d;
+		const void *data = blk[i].z ? blk[i].z : blk[i].raw;
+		size_t len = blk[i].z ? blk[i].z_len : blk[i].raw_len;
+		d.type = htole32(blk[i].type);
+		d.codec = htole32(blk[i].z ? FL_CODEC_ZSTD : FL_CODEC_RAW);
+		d.offset = htole64(at);
+		d.stored_size = htole64(len);
+		d.raw_size = htole64(blk[i].raw_len);
+		d.crc = htole32(fl_crc32c(0, data, len));
+		d.items = htole32(blk[i].items);
+		memcpy(o + FL_HEADER_SIZE + i * sizeof(d), &d, sizeof(d));
+		memcpy(o + at, data, len);
+		at += len;
+	}
+	h.table_crc = htole32(fl_crc32c(0, o + FL_HEADER_SIZE, nb * sizeof(struct fl_block_desc)));
+	h.header_crc = 0;
+	h.header_crc = htole32(fl_crc32c(0, &h, sizeof(h)));
+	memcpy(o, &h, sizeof(h));
+	*out = o;
+	*out_len = total;
+	writer_clear(w);
+	r = 0;
+out:
+	for (size_t i = 0; i < nb; i++)
+		free(blk[i].z);
+	fl_bytes_free(&summary);
+	for (int d = 0; d < ND; d++)
+		fl_bytes_free(&dictraw[d]);
+	return r;
+}
+
+/* --------------------------------------------------------------- reader */
+
+#define FL_MAX_RAW (1ull << 30)     /* one decompressed block */
+#define FL_MAX_RATIO 32768ull       /* zstd's own bound: RLE blocks */
+
+struct rdict {
+	uint8_t *raw;
+	const char **s;
+	uint32_t *len;
+	uint32_t n;
+	uint64_t off; /* file offset, for errors */
+};
+
+struct rstream {
+	uint8_t *raw;
+	const uint8_t *p, *end;
+	uint64_t off;
+	bool loaded;
+};
+
+struct fl_segment {
+	struct fl_segment_info info;
+	uint32_t columns;
+	uint32_t *pids;
+	size_t npids;
+	char *hosts_arena;
+	const char **hosts;
+	size_t nhosts;
+	uint8_t *bloom;
+	uint32_t bloom_m, bloom_k;
+	struct rdict d[ND];
+	bool dict_loaded[ND];
+	struct rstream s[NSTREAMS];
+	/* iteration */
+	struct model m;
+	uint64_t done;
+	uint64_t seen_min, seen_max;
+	uint64_t seen_kind[KSLOTS + 1];
+	struct fl_error err;
+};
+
+static void seg_reset_iter(struct fl_segment *g)
+{
+	model_reset(&g->m);
+	for (int i = 0; i < NSTREAMS; i++)
+		if (g->s[i].loaded)
+			g->s[i].p = g->s[i].raw;
+	g->done = 0;
+	g->seen_min = g->seen_max = 0;
+	memset(g->seen_kind, 0, sizeof(g->seen_kind));
+	memset(&g->err, 0, sizeof(g->err));
+}
+
+void fl_segment_free(struct fl_segment *g)
+{
+	if (!g)
+		return;
+	model_reset(&g->m);
+	free(g->pids);
+	free(g->hosts_arena);
+	free(g->hosts);
+	free(g->bloom);
+	for (int i = 0; i < ND; i++) {
+		free(g->d[i].raw);
+		free(g->d[i].s);
+		free(g->d[i].len);
+	}
+	for (int i = 0; i < NSTREAMS; i++)
+		free(g->s[i].raw);
+	free(g);
+}
+
+static const char *type_name(uint32_t type)
+{
+	if (type == BLK_SUMMARY)
+		return "summary";
+	for (int d = 0; d < ND; d++)
+		if (dict_type[d] == type)
+			return dict_name[d];
+	for (int s = 0; s < NSTREAMS; s++)
+		if (stream_type(s) == type)
+			return stream_name(s);
+	return "unknown";
+}
+
+/* Decompress (or copy) one verified block into a fresh buffer with one
+ * spare NUL byte. */
+static int load_block(const uint8_t *buf, const struct fl_block_desc *d, uint32_t codec,
+		      uint8_t **out, size_t *out_len, struct fl_error *err)
+{
+	uint64_t off = d->offset, sz = d->stored_size, raw = d->raw_size;
+	const char *name = type_name(d->type);
+	if (raw > FL_MAX_RAW)
+		return fl_set_error(err, -EFBIG, off, name, "declared size %llu too large",
+				    (unsigned long long)raw);
+	if (codec == FL_CODEC_RAW && raw != sz)
+		return fl_set_error(err, -EBADMSG, off, name, "raw block size mismatch");
+	if (codec == FL_CODEC_ZSTD) {
+		if (raw / FL_MAX_RATIO > sz)
+			return fl_set_error(err, -EBADMSG, off, name, "declared size exceeds zstd ratio bound");
+		unsigned long long fcs = ZSTD_getFrameContentSize(buf + off, sz);
+		if (fcs != raw)
+			return fl_set_error(err, -EBADMSG, off, name, "zstd frame size %s declared size",
+					    fcs == ZSTD_CONTENTSIZE_ERROR ? "unreadable, not" : "differs from");
+		size_t fsz = ZSTD_findFrameCompressedSize(buf + off, sz);
+		if (ZSTD_isError(fsz) || fsz != sz)
+			return fl_set_error(err, -EBADMSG, off, name, "zstd frame length mismatch");
+	}
+	uint8_t *p = malloc(raw + 1);
+	if (!p)
+		return fl_set_error(err, -ENOMEM, off, name, "out of memory");
+	if (codec == FL_CODEC_RAW) {
+		memcpy(p, buf + off, raw);
+	} else {
+		size_t got = ZSTD_decompress(p, raw, buf + off, sz);
+		if (ZSTD_isError(got) || got != raw) {
+			free(p);
+			return fl_set_error(err, -EBADMSG, off, name, "zstd decompression failed");
+		}
+	}
+	p[raw] = 0;
+	*out = p;
+	*out_len = raw;
+	return 0;
+}
+
+static int parse_dict(struct rdict *rd, uint8_t *raw, size_t len, uint32_t items, bool cstr,
+		      const char *name, uint64_t off, struct fl_error *err)
+{
+	/* each entry has >= 1 length byte and a NUL: items <= len / 2 */
+	if (items > len / 2)
+		return fl_set_error(err, -EBADMSG, off, name, "dictionary count %u too large", items);
+	const uint8_t *p = raw, *end = raw + len;
+	rd->s = malloc((items ? items : 1) * sizeof(char *));
+	rd->len = malloc((items ? items : 1) * sizeof(uint32_t));
+	if (!rd->s || !rd->len)
+		return fl_set_error(err, -ENOMEM, off, name, "out of memory");
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < items; i++) {
+		uint64_t l;
+		if (fl_get_varint(&p, end, &l) || l > UINT32_MAX - 1)
+			return fl_set_error(err, -EBADMSG, off, name, "bad dictionary length %u", i);
+		rd->len[i] = (uint32_t)l;
+		total += l + 1;
+	}
+	if (total != (uint64_t)(end - p))
+		return fl_set_error(err, -EBADMSG, off, name, "dictionary data length mismatch");
+	for (uint32_t i = 0; i < items; i++) {
+		rd->s[i] = (const char *)p;
+		if (p[rd->len[i]] != 0 || (cstr && memchr(p, 0, rd->len[i])))
+			return fl_set_error(err, -EBADMSG, off, name, "dictionary entry %u not terminated", i);
+		p += rd->len[i] + 1;
+	}
+	rd->n = items;
+	rd->raw = raw;
+	return 0;
+}
+
+static int parse_summary(struct fl_segment *g, const uint8_t *p, size_t len, uint64_t off,
+			 struct fl_error *err)
+{
+	const uint8_t *end = p + len;
+	uint64_t v[3], nk;
+	const char *B = "summary";
+#define GV(x) do { if (fl_get_varint(&p, end, &(x))) \
+		return fl_set_error(err, -EBADMSG, off, B, "truncated summary"); } while (0)
+	for (int i = 0; i < 3; i++)
+		GV(v[i]);
+	if (v[0] != g->info.event_count || v[1] != g->info.ts_min || v[2] != g->info.ts_max)
+		return fl_set_error(err, -EBADMSG, off, B, "summary disagrees with header");
+	GV(nk);
+	if (nk > (uint64_t)(end - p))
+		return fl_set_error(err, -EBADMSG, off, B, "bad kind slot count");
+	uint64_t sum = 0;
+	for (uint64_t k = 0; k <= nk; k++) {
+		uint64_t c;
+		GV(c);
+		if (k < nk && k < KSLOTS)
+			g->info.kind_count[k] = c;
+		else
+			g->info.other_kind_count += c;
+		sum += c;
+	}
+	if (sum != g->info.event_count)
+		return fl_set_error(err, -EBADMSG, off, B, "kind counts do not add up");
+	uint64_t np;
+	GV(np);
+	if (np > (uint64_t)(end - p))
+		return fl_set_error(err, -EBADMSG, off, B, "bad pid count");
+	g->pids = malloc((np ? np : 1) * sizeof(uint32_t));
+	if (!g->pids)
+		return fl_set_error(err, -ENOMEM, off, B, "out of memory");
+	uint64_t prev = 0;
+	for (uint64_t i = 0; i < np; i++) {
+		uint64_t d;
+		GV(d);
+		if ((i && !d) || prev + d > UINT32_MAX)
+			return fl_set_error(err, -EBADMSG, off, B, "pid list not ascending");
+		prev += d;
+		g->pids[i] = (uint32_t)prev;
+	}
+	g->npids = np;
+	uint64_t nh;
+	GV(nh);
+	if (nh > (uint64_t)(end - p))
+		return fl_set_error(err, -EBADMSG, off, B, "bad host count");
+	g->hosts = malloc((nh ? nh : 1) * sizeof(char *));
+	g->hosts_arena = malloc((size_t)(end - p) + nh + 1);
+	if (!g->hosts || !g->hosts_arena)
+		return fl_set_error(err, -ENOMEM, off, B, "out of memory");
+	char *a = g->hosts_arena;
+	for (uint64_t i = 0; i < nh; i++) {
+		uint64_t l;
+		GV(l);
+		if (l > (uint64_t)(end - p) || memchr(p, 0, l))
+			return fl_set_error(err, -EBADMSG, off, B, "bad host entry");
+		memcpy(a, p, l);
+		a[l] = 0;
+		g->hosts[i] = a;
+		a += l + 1;
+		p += l;
+	}
+	g->nhosts = nh;
+	uint64_t m, k;
+	GV(m);
+	GV(k);
+	if (m && (m < 8 || m > (1u << 30) || (m & (m - 1)) || k < 1 || k > 32))
+		return fl_set_error(err, -EBADMSG, off, B, "bad bloom parameters");
+	if (m / 8 != (uint64_t)(end - p))
+		return fl_set_error(err, -EBADMSG, off, B, "bloom length mismatch");
+	if (m) {
+		g->bloom = malloc(m / 8);
+		if (!g->bloom)
+			return fl_set_error(err, -ENOMEM, off, B, "out of memory");
+		memcpy(g->bloom, p, m / 8);
+		g->bloom_m = (uint32_t)m;
+		g->bloom_k = (uint32_t)k;
+	}
+#undef GV
+	return 0;
+}
+
+static bool want_dict(uint32_t cols, int d)
+{
+	switch (d) {
+	case D_HOST:
+	case D_COMM:
+		return cols & FL_COL_NAMES;
+	case D_PATH:
+		return cols & (FL_COL_NAMES | FL_COL_PATHS);
+	default:
+		return cols & FL_COL_ARGV;
+	}
+}
+
+static bool want_stream(uint32_t cols, int s)
+{
+	if (cols & FL_COL_NONE)
+		return false;
+	if (s < S_CTX0)
+		return true;
+	const struct field *f = s < S_EV0 ? &ctx_fields[s - S_CTX0] : &ev_fields[s - S_EV0];
+	return cols & f->group;
+}
+
+int fl_segment_open(const void *buf, size_t len, struct fl_segment **out, struct fl_error *err)
+{
+	return fl_segment_open_ex(buf, len, NULL, out, err);
+}
+
+int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *opts,
+		       struct fl_segment **out, struct fl_error *err)
+{
+	const uint8_t *buf = vbuf;
+	struct fl_seg_header h;
+	if (len < sizeof(h))
+		return fl_set_error(err, -EBADMSG, 0, "header", "file too short (%zu bytes)", len);
+	memcpy(&h, buf, sizeof(h));
+	if (memcmp(h.magic, FL_SEG_MAGIC, 8))
+		return fl_set_error(err, -EBADMSG, 0, "header", "bad magic");
+	uint32_t version = le32toh(h.version), hsize = le32toh(h.header_size);
+	if (version != FL_SEG_VERSION)
+		return fl_set_error(err, -EOPNOTSUPP, offsetof(struct fl_seg_header, version), "header",
+				    "unsupported version %u", version);
+	if (hsize < FL_HEADER_SIZE || hsize > FL_MAX_HEADER_SIZE || hsize > len)
+		return fl_set_error(err, -EBADMSG, offsetof(struct fl_seg_header, header_size), "header",
+				    "bad header size %u", hsize);
+	uint32_t want_crc = le32toh(h.header_crc);
+	uint32_t c = fl_crc32c(0, buf, offsetof(struct fl_seg_header, header_crc));
+	static const uint8_t zero4[4];
+	c = fl_crc32c(c, zero4, 4);
+	c = fl_crc32c(c, buf + FL_HEADER_SIZE, hsize - FL_HEADER_SIZE);
+	if (c != want_crc)
+		return fl_set_error(err, -EBADMSG, 0, "header", "bad checksum");
+	uint32_t incompat = le32toh(h.incompat_flags);
+	if (incompat & ~FL_INCOMPAT_KNOWN)
+		return fl_set_error(err, -EOPNOTSUPP, offsetof(struct fl_seg_header, incompat_flags),
+				    "header", "unknown incompatible features 0x%x", incompat);
+	uint64_t fsize = le64toh(h.file_size);
+	if (fsize != len)
+		return fl_set_error(err, -EBADMSG, len < fsize ? len : fsize, "header",
+				    "file size %zu, header says %llu", len, (unsigned long long)fsize);
+	uint32_t nb = le32toh(h.n_blocks);
+	uint64_t toff = le64toh(h.table_offset);
+	if (nb > FL_MAX_BLOCKS || toff < hsize || toff > len ||
+	    (uint64_t)nb * sizeof(struct fl_block_desc) > len - toff)
+		return fl_set_error(err, -EBADMSG, offsetof(struct fl_seg_header, n_blocks), "header",
+				    "bad block table bounds");
+	size_t tlen = nb * sizeof(struct fl_block_desc);
+	if (fl_crc32c(0, buf + toff, tlen) != le32toh(h.table_crc))
+		return fl_set_error(err, -EBADMSG, toff, "block-table", "bad checksum");
+
+	struct fl_segment *g = calloc(1, sizeof(*g));
+	if (!g)
+		return fl_set_error(err, -ENOMEM, 0, "header", "out of memory");
+	struct fl_error e = {0};
+	int r = 0;
+	g->columns = opts && opts->columns ? opts->columns : FL_COL_ALL;
+	g->info.version = version;
+	g->info.compat_flags = le32toh(h.compat_flags);
+	g->info.incompat_flags = incompat;
+	g->info.seq = le64toh(h.seq);
+	g->info.event_count = le64toh(h.event_count);
+	g->info.ts_min = le64toh(h.ts_min);
+	g->info.ts_max = le64toh(h.ts_max);
+	g->info.size = len;
+	memcpy(g->info.prev_hash, h.prev_hash, FL_HASH_LEN);
+	fl_sha256(buf, len, g->info.hash);
+
+	bool have_summary = false, seen_dict[ND] = {0}, seen_stream[NSTREAMS] = {0};
+	const uint64_t table_end = toff + tlen;
+	for (uint32_t i = 0; i < nb && !r; i++) {
+		struct fl_block_desc d;
+		uint64_t doff = toff + (uint64_t)i * sizeof(d);
+		memcpy(&d, buf + doff, sizeof(d));
+		d.type = le32toh(d.type);
+		d.codec = le32toh(d.codec);
+		d.offset = le64toh(d.offset);
+		d.stored_size = le64toh(d.stored_size);
+		d.raw_size = le64toh(d.raw_size);
+		d.crc = le32toh(d.crc);
+		d.items = le32toh(d.items);
+		const char *name = type_name(d.type);
+		if (d.codec > FL_CODEC_ZSTD) {
+			r = fl_set_error(&e, -EOPNOTSUPP, doff, name, "unknown codec %u", d.codec);
+			break;
+		}
+		if (d.offset < table_end || d.offset > len || d.stored_size > len - d.offset) {
+			r = fl_set_error(&e, -EBADMSG, doff, name, "block outside the file");
+			break;
+		}
+		if (fl_crc32c(0, buf + d.offset, d.stored_size) != d.crc) {
+			r = fl_set_error(&e, -EBADMSG, d.offset, name, "bad checksum");
+			break;
+		}
+		uint8_t *raw = NULL;
+		size_t rawlen = 0;
+		if (d.type == BLK_SUMMARY) {
+			if (have_summary) {
+				r = fl_set_error(&e, -EBADMSG, doff, name, "duplicate block");
+				break;
+			}
+			have_summary = true;
+			if (!(r = load_block(buf, &d, d.codec, &raw, &rawlen, &e)))
+				r = parse_summary(g, raw, rawlen, d.offset, &e);
+			free(raw);
+			continue;
+		}
+		int di = -1, si = -1;
+		for (int k = 0; k < ND; k++)
+			if (dict_type[k] == d.type)
+				di = k;
+		for (int k = 0; k < NSTREAMS; k++)
+			if (stream_type(k) == d.type)
+				si = k;
+		if (di >= 0) {
+			if (seen_dict[di]) {
+				r = fl_set_error(&e, -EBADMSG, doff, name, "duplicate block");
+				break;
+			}
+			seen_dict[di] = true;
+			if (!want_dict(g->columns, di))
+				continue;
+			if ((r = load_block(buf, &d, d.codec, &raw, &rawlen, &e)))
+				break;
+			g->d[di].off = d.offset;
+			r = parse_dict(&g->d[di], raw, rawlen, d.items, di != D_ARGV, name, d.offset, &e);
+			if (r && !g->d[di].raw)
+				free(raw);
+		} else if (si >= 0) {
+			if (seen_stream[si]) {
+				r = fl_set_error(&e, -EBADMSG, doff, name, "duplicate block");
+				break;
+			}
+			seen_stream[si] = true;
+			if (!want_stream(g->columns, si))
+				continue;
+			if ((r = load_block(buf, &d, d.codec, &raw, &rawlen, &e)))
+				break;
+			g->s[si].raw = raw;
+			g->s[si].p = raw;
+			g->s[si].end = raw + rawlen;
+			g->s[si].off = d.offset;
+		}
+		/* unknown block types are skipped (FORMAT.md: versioning) */
+	}
+	if (!r && !have_summary)
+		r = fl_set_error(&e, -EBADMSG, toff, "summary", "missing summary block");
+	/* Every event takes at least one byte of the kind stream. */
+	if (!r && !(g->columns & FL_COL_NONE) &&
+	    g->info.event_count > (uint64_t)(g->s[S_KIND].end - g->s[S_KIND].p))
+		r = fl_set_error(&e, -EBADMSG, offsetof(struct fl_seg_header, event_count), "header",
+				 "event count exceeds the kind stream");
+	if (r) {
+		if (err)
+			*err = e;
+		fl_segment_free(g);
+		return r;
+	}
+	for (int i = 0; i < ND; i++)
+		g->dict_loaded[i] = want_dict(g->columns, i);
+	for (int i = 0; i < NSTREAMS; i++)
+		g->s[i].loaded = want_stream(g->columns, i);
+	seg_reset_iter(g);
+	*out = g;
+	return 0;
+}
+
+const struct fl_error *fl_segment_error(const struct fl_segment *g)
+{
+	return &g->err;
+}
+
+const struct fl_segment_info *fl_segment_info(const struct fl_segment *g)
+{
+	return &g->info;
+}
+
+const uint32_t *fl_segment_pids(const struct fl_segment *g, size_t *n)
+{
+	*n = g->npids;
+	return g->pids;
+}
+
+const char *const *fl_segment_hosts(const struct fl_segment *g, size_t *n)
+{
+	*n = g->nhosts;
+	return g->hosts;
+}
+
+bool fl_segment_may_contain_path(const struct fl_segment *g, const char *path)
+{
+	size_t n = strlen(path);
+	if (g->dict_loaded[D_PATH]) {
+		const struct rdict *d = &g->d[D_PATH];
+		for (uint32_t i = 0; i < d->n; i++)
+			if (d->len[i] == n && !memcmp(d->s[i], path, n))
+				return true;
+		return false;
+	}
+	if (!g->bloom_m)
+		return false;
+	return bloom_has(g->bloom, g->bloom_m, g->bloom_k, path, n);
+}
+
+void fl_segment_rewind(struct fl_segment *g)
+{
+	seg_reset_iter(g);
+}
+
+static int stream_err(struct fl_segment *g, int s, const char *what)
+{
+	struct rstream *st = &g->s[s];
+	return fl_set_error(&g->err, -EBADMSG, st->off, stream_name(s), "%s at event %llu (byte %zu)",
+			    what, (unsigned long long)g->done, (size_t)(st->p - st->raw));
+}
+
+static inline int get(struct fl_segment *g, int s, uint64_t *v)
+{
+	struct rstream *st = &g->s[s];
+	if (fl_get_varint(&st->p, st->end, v))
+		return stream_err(g, s, st->p >= st->end ? "stream exhausted" : "bad varint");
+	return 0;
+}
+
+static inline int get32(struct fl_segment *g, int s, uint64_t *v)
+{
+	int r = get(g, s, v);
+	if (!r && *v > UINT32_MAX)
+		return stream_err(g, s, "value out of range");
+	return r;
+}
+
+/* Decode the new model value of field f from stream s. */
+static int get_value(struct fl_segment *g, int s, const struct field *f, uint64_t old,
+		     uint32_t pid, uint64_t *v)
+{
+	uint64_t x = 0;
+	int r;
+	switch (f->type) {
+	case F_U64:
+		return get(g, s, v);
+	case F_DELTA64:
+		if ((r = get(g, s, &x)))
+			return r;
+		*v = old + fl_unzz64(x);
+		return 0;
+	case F_I32:
+	case F_U32:
+	case F_RELPID:
+	case F_DELTA32:
+		if ((r = get32(g, s, &x)))
+			return r;
+		*v = f->type == F_U32 ? x
+		   : f->type == F_I32 ? fl_unzz32((uint32_t)x)
+		   : f->type == F_RELPID ? (uint32_t)(pid + fl_unzz32((uint32_t)x))
+		   : (uint32_t)((uint32_t)old + fl_unzz32((uint32_t)x));
+		return 0;
+	default: { /* dictionary reference */
+		if ((r = get(g, s, &x)))
+			return r;
+		if (x > g->d[dict_of(f->type)].n)
+			return stream_err(g, s, "dictionary reference out of range");
+		*v = x;
+		return 0;
+	}
+	}
+}
+
+static void set_field(struct fl_segment *g, struct fr_event *ev, const struct field *f, uint64_t v)
+{
+	switch (f->type) {
+	case F_U64:
+	case F_DELTA64:
+		wr64(ev, f->off, v);
+		break;
+	case F_ARGV:
+		if (v) {
+			ev->argv = g->d[D_ARGV].s[v - 1];
+			ev->argv_len = g->d[D_ARGV].len[v - 1];
+		}
+		break;
+	case F_HOST:
+	case F_COMM:
+	case F_PATH:
+		if (v)
+			wrstr(ev, f->off, g->d[dict_of(f->type)].s[v - 1]);
+		break;
+	case F_ADDR:
+		break;
+	default:
+		wr32(ev, f->off, (uint32_t)v);
+	}
+}
+
+static int finish_check(struct fl_segment *g)
+{
+	for (int s = 0; s < NSTREAMS; s++)
+		if (g->s[s].loaded && g->s[s].p != g->s[s].end)
+			return stream_err(g, s, "trailing bytes");
+	if (g->info.event_count && !(g->columns & FL_COL_NONE) &&
+	    (g->seen_min != g->info.ts_min || g->seen_max != g->info.ts_max))
+		return fl_set_error(&g->err, -EBADMSG, 0, "summary", "time range disagrees with events");
+	for (int k = 0; k <= KSLOTS; k++)
+		if (g->seen_kind[k] != (k < KSLOTS ? g->info.kind_count[k] : g->info.other_kind_count))
+			return fl_set_error(&g->err, -EBADMSG, 0, "summary",
+					    "kind counts disagree with events");
+	return 0;
+}
+
+int fl_segment_next(struct fl_segment *g, struct fr_event *out)
+{
+	if (g->err.code)
+		return g->err.code;
+	if (g->columns & FL_COL_NONE)
+		return 0;
+	if (g->done == g->info.event_count)
+		return finish_check(g);
+	struct model *m = &g->m;
+	struct fr_event ev;
+	uint64_t x = 0;
+	int r;
+	memset(&ev, 0, sizeof(ev));
+	if ((r = get32(g, S_KIND, &x)))
+		return r;
+	ev.kind = (uint32_t)x;
+	if ((r = get(g, S_TS, &x)))
+		return r;
+	ev.ts_ns = m->prev_ts + fl_unzz64(x);
+	if ((r = get(g, S_PID, &x)))
+		return r;
+	int hit = -1;
+	if (x < MTF_N) {
+		if (x >= m->mtf_len)
+			return stream_err(g, S_PID, "pid index out of range");
+		hit = (int)x;
+		ev.pid = m->mtf[x];
+	} else if (x == MTF_N) {
+		if ((r = get32(g, S_PIDNEW, &x)))
+			return r;
+		ev.pid = m->prev_new_pid + fl_unzz32((uint32_t)x);
+	} else {
+		return stream_err(g, S_PID, "bad pid code");
+	}
+	struct ctxstate *st = model_state(m, ev.pid);
+	if (!st)
+		return fl_set_error(&g->err, -ENOMEM, 0, "pid", "out of memory");
+	if ((r = get(g, S_CTXMASK, &x)))
+		return r;
+	if (x >> NCTX)
+		return stream_err(g, S_CTXMASK, "unknown context bits");
+	struct ctxstate cur = *st;
+	for (int f = 0; f < NCTX; f++) {
+		if (!((x >> f) & 1))
+			continue;
+		int s = S_CTX0 + f;
+		if (!g->s[s].loaded)
+			continue;
+		if ((r = get_value(g, s, &ctx_fields[f], st->v[f], ev.pid, &cur.v[f])))
+			return r;
+	}
+	for (int f = 0; f < NCTX; f++)
+		if (g->s[S_CTX0 + f].loaded)
+			set_field(g, &ev, &ctx_fields[f], cur.v[f]);
+	if ((r = get(g, S_EVMASK, &x)))
+		return r;
+	if (x >> NEV)
+		return stream_err(g, S_EVMASK, "unknown field bits");
+	struct evstate *ks = &m->ks[kslot(ev.kind)], ecur = *ks;
+	for (int f = 0; f < NEV; f++) {
+		int s = S_EV0 + f;
+		const struct field *fd = &ev_fields[f];
+		if (((x >> f) & 1) && g->s[s].loaded) {
+			if (fd->type == F_ADDR) {
+				struct rstream *rs = &g->s[s];
+				if (rs->end - rs->p < 17)
+					return stream_err(g, s, "stream exhausted");
+				memcpy(&ecur.a[f == 21 ? 0 : 1], rs->p, 17);
+				rs->p += 17;
+			} else if ((r = get_value(g, s, fd, ks->v[f], ev.pid, &ecur.v[f]))) {
+				return r;
+			}
+		}
+		if (g->s[s].loaded) {
+			if (fd->type == F_ADDR)
+				memcpy((char *)&ev + fd->off, &ecur.a[f == 21 ? 0 : 1], sizeof(struct fr_addr));
+			else
+				set_field(g, &ev, fd, ecur.v[f]);
+		}
+	}
+	/* commit the model */
+	if (hit >= 0) {
+		mtf_front(m, (unsigned)hit);
+	} else {
+		mtf_insert(m, ev.pid);
+		m->prev_new_pid = ev.pid;
+	}
+	*st = cur;
+	m->last_ctx = cur;
+	m->last_pid = ev.pid;
+	m->prev_ts = ev.ts_ns;
+	*ks = ecur;
+	if (!g->done || ev.ts_ns < g->seen_min)
+		g->seen_min = ev.ts_ns;
+	if (!g->done || ev.ts_ns > g->seen_max)
+		g->seen_max = ev.ts_ns;
+	g->seen_kind[ev.kind < KSLOTS ? ev.kind : KSLOTS]++;
+	g->done++;
+	*out = ev;
+	return 1;
+}

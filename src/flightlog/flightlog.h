@@ -1,0 +1,226 @@
+/* flightlog.h - the flight log: immutable, compressed, hash-chained segments
+ * of events, plus the local segment store and the open-segment journal.
+ *
+ * Why: the recorder must keep weeks of events on a small disk and prove that
+ * nobody edited or deleted any of it. A segment is one file holding a columnar,
+ * dictionary-coded, zstd-compressed run of `struct fr_event`, with a summary
+ * a query can read without decoding events, a CRC32C on every block and the
+ * SHA-256 of the previous segment. docs/FORMAT.md is the byte-level spec.
+ *
+ * Conventions: functions that can fail return 0 (or a documented positive
+ * value) on success and a negative errno on failure, leaving out-parameters
+ * untouched. Destructors accept NULL. Nothing here prints.
+ */
+#ifndef FLIGHTREC_FLIGHTLOG_H
+#define FLIGHTREC_FLIGHTLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event/event.h"
+
+#define FL_HASH_LEN 32 /* SHA-256 */
+#define FL_KIND_SLOTS 64 /* kinds >= this are counted together */
+
+/* ---- primitives (exposed for the CLI, tests and a second decoder) ---- */
+
+/* CRC32C (Castagnoli), reflected, init/xorout 0xffffffff. Pass crc = 0 to
+ * start; feed the result back to continue. */
+uint32_t fl_crc32c(uint32_t crc, const void *p, size_t n);
+/* SHA-256 of n bytes into out. */
+void fl_sha256(const void *p, size_t n, uint8_t out[FL_HASH_LEN]);
+
+/* ---- errors ---- */
+
+/* Where and why a segment or journal was rejected. `block` names the bad
+ * block ("header", "block-table", "summary", "paths", "ts", ...). */
+struct fl_error {
+	int code;          /* negative errno (-EBADMSG, -EOPNOTSUPP, ...) */
+	uint64_t offset;   /* byte offset in the file of the bad item */
+	char block[24];
+	char msg[96];      /* e.g. "bad checksum" */
+};
+/* "offset N: MSG in block 'BLOCK'" into buf; returns buf. */
+const char *fl_error_format(const struct fl_error *err, char *buf, size_t len);
+
+/* ---- writer ---- */
+
+struct fl_writer;
+struct fl_writer_opts {
+	int level; /* zstd level; 0 = default (FL_DEFAULT_LEVEL) */
+};
+#define FL_DEFAULT_LEVEL 19
+
+/* New empty writer; opts may be NULL. The caller owns *out (fl_writer_free). */
+int fl_writer_new(const struct fl_writer_opts *opts, struct fl_writer **out);
+/* Append one event. The writer copies everything it needs: ev and its
+ * strings may be freed on return. -EINVAL if argv is NULL with argv_len > 0
+ * or the writer already holds 2^32-1 events. */
+int fl_writer_add(struct fl_writer *w, const struct fr_event *ev);
+/* Events added since creation or the last finish. */
+uint64_t fl_writer_count(const struct fl_writer *w);
+/* Encode everything added into one segment with sequence number seq, chained
+ * to prev_hash (the SHA-256 of the previous segment file; NULL = all zero,
+ * for the first segment). On success *out is a malloc'd buffer the caller
+ * owns (free()) and the writer is empty again, ready for the next segment.
+ * On failure the writer keeps its events. */
+int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq,
+		     void **out, size_t *out_len);
+void fl_writer_free(struct fl_writer *w);
+
+/* ---- reader ---- */
+
+struct fl_segment;
+
+/* Column groups for selective decode. Fields outside the selected groups
+ * come back zero / NULL. kind, ts and pid are always decoded. */
+#define FL_COL_CTX    0x01u /* tid ppid uid euid auid ses tty cgroup pstart_ns */
+#define FL_COL_NAMES  0x02u /* host comm exe target_comm */
+#define FL_COL_PATHS  0x04u /* path path2 cwd */
+#define FL_COL_ARGV   0x08u /* argv argv_len */
+#define FL_COL_DETAIL 0x10u /* every other kind-specific field */
+#define FL_COL_ALL    0x1fu
+#define FL_COL_NONE   0x100u /* summary only: fl_segment_next returns 0 */
+
+struct fl_read_opts {
+	uint32_t columns; /* FL_COL_*; 0 = FL_COL_ALL */
+};
+
+/* Parse and verify a segment: header, block table, every block checksum, and
+ * decompress the selected columns. buf is only read during the call (the
+ * segment copies what it keeps). On success the caller owns *out
+ * (fl_segment_free). On failure *err (if not NULL) says where. */
+int fl_segment_open(const void *buf, size_t len, struct fl_segment **out,
+		    struct fl_error *err);
+int fl_segment_open_ex(const void *buf, size_t len, const struct fl_read_opts *opts,
+		       struct fl_segment **out, struct fl_error *err);
+/* Decode the next event into *ev. Returns 1 with an event, 0 at the end, or a
+ * negative errno on malformed data (details in fl_segment_error). Strings in
+ * ev are borrowed from the segment, valid until fl_segment_free. */
+int fl_segment_next(struct fl_segment *seg, struct fr_event *ev);
+/* Restart iteration from the first event. */
+void fl_segment_rewind(struct fl_segment *seg);
+/* The last error of fl_segment_next (code 0 if none). Borrowed. */
+const struct fl_error *fl_segment_error(const struct fl_segment *seg);
+void fl_segment_free(struct fl_segment *seg);
+
+/* Summary, readable without decoding events. Borrowed from seg. */
+struct fl_segment_info {
+	uint32_t version, compat_flags, incompat_flags;
+	uint64_t seq;
+	uint64_t event_count;
+	uint64_t ts_min, ts_max;          /* 0, 0 when empty */
+	uint64_t size;                    /* bytes of the segment file */
+	uint8_t hash[FL_HASH_LEN];        /* SHA-256 of the whole segment */
+	uint8_t prev_hash[FL_HASH_LEN];
+	uint64_t kind_count[FL_KIND_SLOTS];
+	uint64_t other_kind_count;        /* kinds >= FL_KIND_SLOTS */
+};
+const struct fl_segment_info *fl_segment_info(const struct fl_segment *seg);
+/* Sorted distinct pids of the segment's events. Borrowed. */
+const uint32_t *fl_segment_pids(const struct fl_segment *seg, size_t *n);
+/* Distinct non-NULL hosts. Borrowed. */
+const char *const *fl_segment_hosts(const struct fl_segment *seg, size_t *n);
+/* false when no event of the segment has path (as path, path2, cwd or exe);
+ * true means "maybe" (bloom filter; exact when the path dictionary was
+ * decoded, i.e. FL_COL_PATHS or FL_COL_NAMES was selected). */
+bool fl_segment_may_contain_path(const struct fl_segment *seg, const char *path);
+
+/* ---- store: a directory of segments seg-<seq 12 digits>.frl ---- */
+
+struct fl_store;
+struct fl_store_entry {
+	uint64_t seq;
+	uint64_t size;
+	char name[32];
+};
+
+/* Open (creating the directory if missing) and scan a store. Caller owns
+ * *out (fl_store_close). Files that are not seg-*.frl are ignored. */
+int fl_store_open(const char *dir, struct fl_store **out);
+void fl_store_close(struct fl_store *st);
+/* Segments in ascending seq order; borrowed until the next store call. */
+const struct fl_store_entry *fl_store_entries(const struct fl_store *st, size_t *n);
+/* Total bytes of all segments. */
+uint64_t fl_store_bytes(const struct fl_store *st);
+/* The chain tip: the seq the next segment must take and the prev hash it
+ * must carry (SHA-256 of the newest segment, or of the anchor left by the
+ * byte cap, or zeros in an empty store). */
+int fl_store_tip(struct fl_store *st, uint64_t *next_seq, uint8_t prev_hash[FL_HASH_LEN]);
+/* Finish w at the chain tip and write it durably (tmp file, fsync, rename,
+ * fsync dir). On success *seq_out (may be NULL) is its seq; the writer is
+ * empty again. */
+int fl_store_append(struct fl_store *st, struct fl_writer *w, uint64_t *seq_out);
+/* Write an already encoded segment durably as seq. */
+int fl_store_write_segment(struct fl_store *st, uint64_t seq, const void *buf, size_t len);
+/* Read a whole segment file into a malloc'd buffer the caller owns. */
+int fl_store_read(struct fl_store *st, uint64_t seq, void **buf, size_t *len);
+
+/* Chain verification. On a problem fl_store_verify returns -EBADMSG and fills
+ * res with the first bad segment. */
+enum fl_verify_problem {
+	FL_VERIFY_OK = 0,
+	FL_VERIFY_MISSING,   /* a seq is absent (deleted segment): `seq` is it */
+	FL_VERIFY_CORRUPT,   /* does not parse / bad checksum: `err` says where */
+	FL_VERIFY_MISPLACED, /* header seq differs from file name (renamed/swapped) */
+	FL_VERIFY_BROKEN_LINK, /* prev_hash differs from the previous file's hash:
+				  the previous segment (`seq`) was replaced */
+};
+struct fl_verify_result {
+	uint64_t checked;          /* segments verified */
+	enum fl_verify_problem problem;
+	uint64_t seq;              /* segment named by the problem */
+	char name[32];             /* its file name */
+	struct fl_error err;       /* for FL_VERIFY_CORRUPT */
+	char msg[160];             /* human-readable one-liner */
+};
+int fl_store_verify(struct fl_store *st, struct fl_verify_result *res);
+
+/* What the byte cap dropped, for the caller's gap event. */
+struct fl_drop {
+	uint64_t segments, bytes, events;
+	uint64_t first_seq, last_seq; /* 0, 0 when nothing dropped */
+	uint64_t ts_min, ts_max;
+};
+/* Delete oldest segments until the store holds <= max_bytes (the newest
+ * segment is never deleted). Records the last dropped segment's seq and hash
+ * in the anchor file first, so verify still checks the first kept link.
+ * Returns 0 (drop->segments may be 0). */
+int fl_store_enforce_cap(struct fl_store *st, uint64_t max_bytes, struct fl_drop *drop);
+
+/* ---- journal: crash-safe log of the open segment (open.frj) ---- */
+
+struct fl_journal;
+#define FL_JOURNAL_NAME "open.frj"
+
+/* Create (truncating) a journal file. Caller owns *out (fl_journal_close). */
+int fl_journal_create(const char *path, struct fl_journal **out);
+/* Append n events as one checksummed record (buffered in the kernel; call
+ * fl_journal_sync to make it durable). */
+int fl_journal_append(struct fl_journal *j, const struct fr_event *evs, size_t n);
+int fl_journal_sync(struct fl_journal *j);
+void fl_journal_close(struct fl_journal *j);
+
+struct fl_journal_recovery {
+	uint64_t records, events;  /* kept */
+	uint64_t valid_bytes;      /* length of the valid prefix */
+	uint64_t discarded_bytes;  /* torn / corrupt tail */
+};
+/* Decode a journal image: add every event of the valid record prefix to w
+ * (which copies them); stops at the first torn or corrupt record. Returns 0,
+ * or -EBADMSG when the journal header itself is bad (nothing added). */
+int fl_journal_recover_buf(const void *buf, size_t len, struct fl_writer *w,
+			   struct fl_journal_recovery *rec);
+/* Same from a file; -ENOENT when it does not exist. */
+int fl_journal_recover(const char *path, struct fl_writer *w,
+		       struct fl_journal_recovery *rec);
+/* Store-level restart: if DIR/open.frj exists, turn its valid prefix into the
+ * next segment (none if it holds no event) and unlink it. rec (may be NULL)
+ * reports what was kept; *seq_out (may be NULL) is the new seq or 0. */
+int fl_store_recover_journal(struct fl_store *st, struct fl_journal_recovery *rec,
+			     uint64_t *seq_out);
+/* Path of the store's journal into buf. */
+const char *fl_store_journal_path(const struct fl_store *st, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,326 @@
+/* fl_testgen.h - random and realistic event streams for the flight log tests
+ * and benchmark.
+ *
+ * Why: the round-trip property test needs events that exercise every kind
+ * and every field (NULL vs "", huge values, argv with embedded NULs), and the
+ * benchmark needs steady, realistic workloads; both share one generator.
+ * Strings live in a per-stream arena freed by gen_free. */
+#ifndef FLIGHTREC_FL_TESTGEN_H
+#define FLIGHTREC_FL_TESTGEN_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event/event.h"
+
+struct gen {
+	uint64_t rng;
+	char **allocs;
+	size_t nallocs, capallocs;
+	struct fr_event *ev;
+	size_t n, cap;
+};
+
+static inline uint64_t gen_rand(struct gen *g)
+{
+	/* splitmix64 */
+	uint64_t z = (g->rng += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+static inline uint64_t gen_below(struct gen *g, uint64_t n) { return n ? gen_rand(g) % n : 0; }
+
+static inline char *gen_keep(struct gen *g, char *p)
+{
+	if (g->nallocs == g->capallocs) {
+		g->capallocs = g->capallocs ? g->capallocs * 2 : 256;
+		g->allocs = realloc(g->allocs, g->capallocs * sizeof(char *));
+		if (!g->allocs)
+			abort();
+	}
+	g->allocs[g->nallocs++] = p;
+	return p;
+}
+
+static inline const char *gen_strdup(struct gen *g, const char *s)
+{
+	return gen_keep(g, strdup(s));
+}
+
+static inline struct fr_event *gen_push(struct gen *g)
+{
+	if (g->n == g->cap) {
+		g->cap = g->cap ? g->cap * 2 : 1024;
+		g->ev = realloc(g->ev, g->cap * sizeof(*g->ev));
+		if (!g->ev)
+			abort();
+	}
+	struct fr_event *e = &g->ev[g->n++];
+	memset(e, 0, sizeof(*e));
+	return e;
+}
+
+static inline void gen_free(struct gen *g)
+{
+	for (size_t i = 0; i < g->nallocs; i++)
+		free(g->allocs[i]);
+	free(g->allocs);
+	free(g->ev);
+	memset(g, 0, sizeof(*g));
+}
+
+/* A random string: NULL, "", from a small pool, or random non-NUL bytes. */
+static inline const char *gen_str(struct gen *g)
+{
+	static const char *pool[] = {"/etc/passwd", "/usr/bin/bash", "bash", "host-a", "/tmp",
+				     "\xff\xfe\x01 weird \"quoted\" \\ bytes", "nginx"};
+	switch (gen_below(g, 6)) {
+	case 0: return NULL;
+	case 1: return gen_strdup(g, "");
+	case 2:
+	case 3: return pool[gen_below(g, sizeof(pool) / sizeof(pool[0]))];
+	default: {
+		size_t n = 1 + gen_below(g, gen_below(g, 8) ? 40 : 5000);
+		char *s = malloc(n + 1);
+		for (size_t i = 0; i < n; i++)
+			s[i] = (char)(1 + gen_below(g, 255));
+		s[n] = 0;
+		return gen_keep(g, s);
+	}
+	}
+}
+
+static inline uint64_t gen_num(struct gen *g)
+{
+	switch (gen_below(g, 6)) {
+	case 0: return 0;
+	case 1: return UINT64_MAX - gen_below(g, 3);
+	case 2: return gen_below(g, 10);
+	case 3: return 1ull << gen_below(g, 64);
+	default: return gen_rand(g);
+	}
+}
+
+static inline void gen_addr(struct gen *g, struct fr_addr *a)
+{
+	if (gen_below(g, 3) == 0)
+		return;
+	a->family = (uint8_t)gen_rand(g);
+	for (int i = 0; i < 16; i++)
+		a->bytes[i] = (uint8_t)gen_rand(g);
+}
+
+/* One fully random event: any kind (including unknown numbers), any field. */
+static inline void gen_random_event(struct gen *g, struct fr_event *e, int chaos)
+{
+	e->ts_ns = chaos ? gen_num(g) : 1700000000000000000ull + g->n * 1000 + gen_below(g, 999);
+	e->kind = gen_below(g, 10) ? (uint32_t)gen_below(g, FR_EV__COUNT) : (uint32_t)gen_num(g);
+	e->pid = chaos ? (uint32_t)gen_num(g) : 100 + (uint32_t)gen_below(g, 20);
+	e->tid = gen_below(g, 2) ? e->pid : (uint32_t)gen_num(g);
+	e->ppid = (uint32_t)gen_num(g);
+	e->uid = (uint32_t)gen_num(g);
+	e->euid = (uint32_t)gen_num(g);
+	e->auid = gen_below(g, 2) ? FR_ID_UNSET : (uint32_t)gen_num(g);
+	e->ses = (uint32_t)gen_num(g);
+	e->tty = (uint32_t)gen_num(g);
+	e->error = (int32_t)gen_num(g);
+	e->cgroup = gen_num(g);
+	e->pstart_ns = gen_num(g);
+	e->host = gen_str(g);
+	e->comm = gen_str(g);
+	e->exe = gen_str(g);
+	e->path = gen_str(g);
+	e->path2 = gen_str(g);
+	switch (gen_below(g, 4)) {
+	case 0: e->argv = NULL; e->argv_len = 0; break;
+	case 1: e->argv = gen_strdup(g, ""); e->argv_len = 0; break;
+	default: {
+		uint32_t n = 1 + (uint32_t)gen_below(g, 300);
+		char *a = malloc(n);
+		for (uint32_t i = 0; i < n; i++)
+			a[i] = gen_below(g, 4) ? (char)gen_rand(g) : 0;
+		e->argv = gen_keep(g, a);
+		e->argv_len = n;
+	}
+	}
+	e->cwd = gen_str(g);
+	e->trunc = (uint32_t)gen_num(g);
+	e->flags = (uint32_t)gen_num(g);
+	e->mode = (uint32_t)gen_num(g);
+	e->owner = (uint32_t)gen_num(g);
+	e->group = (uint32_t)gen_num(g);
+	e->length = gen_num(g);
+	e->child_pid = (uint32_t)gen_num(g);
+	e->target_pid = (uint32_t)gen_num(g);
+	e->target_comm = gen_str(g);
+	e->signal = (int32_t)gen_num(g);
+	e->code = (int32_t)gen_num(g);
+	e->new_uid = (uint32_t)gen_num(g);
+	e->new_euid = (uint32_t)gen_num(g);
+	e->proto = (uint32_t)gen_num(g);
+	e->port = (uint32_t)gen_num(g);
+	e->rport = (uint32_t)gen_num(g);
+	gen_addr(g, &e->addr);
+	gen_addr(g, &e->raddr);
+	e->count = gen_num(g);
+	e->inode = gen_num(g);
+}
+
+/* A random stream mixing fully random events with copies of earlier ones
+ * (partially mutated), so the "same as before" paths get exercised. */
+static inline void gen_random_stream(struct gen *g, size_t n, int chaos)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t have = g->n;
+		struct fr_event *e = gen_push(g);
+		if (have && gen_below(g, 3)) {
+			*e = g->ev[gen_below(g, have)];
+			e->ts_ns += gen_below(g, 100000);
+			if (gen_below(g, 2))
+				e->path = gen_str(g);
+			if (gen_below(g, 4) == 0)
+				e->pid = (uint32_t)gen_num(g);
+			if (gen_below(g, 4) == 0)
+				e->kind = (uint32_t)gen_below(g, FR_EV__COUNT);
+		} else {
+			gen_random_event(g, e, chaos);
+		}
+	}
+}
+
+/* ---- realistic workloads for the benchmark ---- */
+
+static inline void gen_ctx(struct fr_event *e, uint32_t pid, uint32_t ppid, const char *comm,
+			   const char *exe, uint64_t pstart)
+{
+	e->pid = e->tid = pid;
+	e->ppid = ppid;
+	e->uid = e->euid = 33;
+	e->auid = FR_ID_UNSET;
+	e->ses = FR_ID_UNSET;
+	e->cgroup = 4242;
+	e->pstart_ns = pstart;
+	e->host = "web-01";
+	e->comm = comm;
+	e->exe = exe;
+}
+
+/* nginx-like: 4 workers; each request opens the file asked for (a few hot
+ * ones), sometimes a missing one, and appends to the access log. Requests
+ * arrive with exponential-ish gaps; events within a request a few us apart.
+ * Timestamps keep full nanosecond jitter. */
+static inline void gen_nginx(struct gen *g, size_t n)
+{
+	static const char *files[] = {"/var/www/html/index.html", "/var/www/html/style.css",
+				      "/var/www/html/app.js", "/var/www/html/logo.png",
+				      "/var/www/html/favicon.ico", "/var/www/html/api/status.json"};
+	uint64_t t = 1700000000000000000ull;
+	while (g->n < n) {
+		uint32_t w = (uint32_t)gen_below(g, 4);
+		t += 200000 + gen_below(g, 800000); /* 0.2 - 1 ms between requests */
+		struct fr_event *e = gen_push(g);
+		gen_ctx(e, 2001 + w, 2000, "nginx", "/usr/sbin/nginx", 1699990000000000000ull + w * 1000);
+		e->ts_ns = t;
+		unsigned f = (unsigned)gen_below(g, 16);
+		e->kind = FR_EV_OPEN;
+		e->flags = 04000 | 02000000; /* O_NONBLOCK | O_CLOEXEC */
+		if (f < 6) {
+			e->path = files[f];
+		} else if (f < 15) {
+			e->path = files[f % 3];
+		} else {
+			e->path = "/var/www/html/missing.html";
+			e->error = 2;
+		}
+		if (gen_below(g, 8) == 0 && g->n < n) { /* log rotation check */
+			struct fr_event *l = gen_push(g);
+			*l = *e;
+			l->ts_ns = t + 3000 + gen_below(g, 2000);
+			l->kind = FR_EV_MODIFY;
+			l->path = "/var/log/nginx/access.log";
+			l->flags = 0;
+			l->error = 0;
+		}
+	}
+	g->n = n;
+}
+
+/* build-like: make forks a shell that execs gcc, which opens headers and
+ * writes an object, then exits; many execs, many new pids. */
+static inline void gen_build(struct gen *g, size_t n)
+{
+	static const char *hdrs[] = {"/usr/include/stdio.h", "/usr/include/stdlib.h",
+				     "/usr/include/string.h", "/usr/include/errno.h",
+				     "/usr/include/stdint.h", "/usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h",
+				     "/usr/include/x86_64-linux-gnu/bits/types.h", "src/event/event.h"};
+	static const char *srcs[] = {"src/a.c", "src/b.c", "src/c.c", "src/d.c", "src/e.c",
+				     "src/f.c", "src/g.c", "src/h.c"};
+	uint64_t t = 1700000000000000000ull;
+	uint32_t pid = 30000;
+	const uint32_t make = 29999;
+	unsigned job = 0;
+	while (g->n < n) {
+		const char *src = srcs[job++ % 8];
+		uint32_t child = ++pid;
+		uint64_t start = t;
+		struct fr_event *e = gen_push(g);
+		gen_ctx(e, make, 29000, "make", "/usr/bin/make", 1699999000000000000ull);
+		e->uid = e->euid = 1000;
+		e->ts_ns = t += 50000 + gen_below(g, 100000);
+		e->kind = FR_EV_FORK;
+		e->child_pid = child;
+		struct fr_event base;
+		memset(&base, 0, sizeof(base));
+		gen_ctx(&base, child, make, "make", "/usr/bin/make", start);
+		base.uid = base.euid = 1000;
+		e = gen_push(g);
+		*e = base;
+		e->ts_ns = t += 100000 + gen_below(g, 100000);
+		e->kind = FR_EV_EXEC;
+		e->comm = "gcc";
+		e->exe = "/usr/bin/gcc-12";
+		e->path = "/usr/bin/gcc";
+		char argv[128];
+		int al = snprintf(argv, sizeof(argv), "gcc%c-O2%c-c%c%s%c-o%c%.*s.o", 0, 0, 0, src, 0, 0,
+				  (int)strlen(src) - 2, src);
+		char *a = malloc((size_t)al + 1);
+		memcpy(a, argv, (size_t)al + 1);
+		e->argv = gen_keep(g, a);
+		e->argv_len = (uint32_t)al + 1;
+		e->cwd = "/home/dev/flightrec";
+		base.comm = "gcc";
+		base.exe = "/usr/bin/gcc-12";
+		e = gen_push(g);
+		*e = base;
+		e->ts_ns = t += 20000 + gen_below(g, 20000);
+		e->kind = FR_EV_OPEN;
+		e->path = src;
+		e->flags = 0;
+		for (unsigned h = 0; h < 8 && g->n < n; h++) {
+			if (gen_below(g, 4) == 0)
+				continue;
+			e = gen_push(g);
+			*e = base;
+			e->ts_ns = t += 5000 + gen_below(g, 20000);
+			e->kind = FR_EV_OPEN;
+			e->path = hdrs[h];
+		}
+		e = gen_push(g);
+		*e = base;
+		e->ts_ns = t += 1000000 + gen_below(g, 5000000);
+		e->kind = FR_EV_CREATE;
+		char o[32];
+		snprintf(o, sizeof(o), "%.*s.o", (int)strlen(src) - 2, src);
+		e->path = gen_strdup(g, o);
+		e->flags = 01 | 0100 | 01000;
+		e->mode = 0644;
+		e = gen_push(g);
+		*e = base;
+		e->ts_ns = t += 10000 + gen_below(g, 10000);
+		e->kind = FR_EV_EXIT;
+	}
+	g->n = n;
+}
+#endif
