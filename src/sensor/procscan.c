@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -71,6 +73,11 @@ static uint64_t cgroup_id_of(uint32_t pid)
 		return 0;
 	line += 3;
 	line[strcspn(line, "\n")] = '\0';
+	if (!strcmp(line, "/"))
+		return 1; /* the kernel's id of the root cgroup */
+	struct statfs sfs;
+	if (statfs("/sys/fs/cgroup", &sfs) != 0 || sfs.f_type != CGROUP2_SUPER_MAGIC)
+		return 0; /* no cgroup2 mount to look the id up in */
 	snprintf(dir, sizeof(dir), "/sys/fs/cgroup%s", line);
 	struct stat st;
 	return stat(dir, &st) == 0 ? (uint64_t)st.st_ino : 0;

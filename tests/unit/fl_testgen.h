@@ -236,7 +236,7 @@ static inline void gen_nginx(struct gen *g, size_t n)
 		}
 		if (gen_below(g, 8) == 0 && g->n < n) { /* log rotation check */
 			struct fr_event *l = gen_push(g);
-			*l = *e;
+			*l = g->ev[g->n - 2]; /* gen_push may move e */
 			l->ts_ns = t + 3000 + gen_below(g, 2000);
 			l->kind = FR_EV_MODIFY;
 			l->path = "/var/log/nginx/access.log";
