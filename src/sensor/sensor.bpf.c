@@ -102,6 +102,14 @@ struct {
 	__type(value, __u8);
 } written SEC(".maps");
 
+/* Processes holding bound UDP sockets: their exit scans their fds. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} udp_owners SEC(".maps");
+
 /* Bound UDP sockets (struct sock *), so that their close is an unlisten. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -751,6 +759,8 @@ int enter_pwritev2(struct trace_event_raw_sys_enter *ctx)
 	return on_write((int)ctx->args[0]);
 }
 
+static __always_inline void udp_exit_scan(__u32 tgid);
+
 /* ---- processes ---- */
 
 SEC("tp_btf/sched_process_fork")
@@ -773,6 +783,7 @@ int BPF_PROG(on_exit, struct task_struct *task, bool group_dead)
 {
 	if (!group_dead || is_self())
 		return 0;
+	udp_exit_scan(BPF_CORE_READ(task, tgid));
 	struct sensor_event *e = new_event(SK_EXIT);
 	if (!e)
 		return 0;
@@ -1049,6 +1060,7 @@ static __always_inline void sock_event(long ret, __u32 kind, int fd, bool need_u
 		__u64 key = (__u64)sk;
 		__u8 one = 1;
 		bpf_map_update_elem(&udp_bound, &key, &one, BPF_ANY);
+		bpf_map_update_elem(&udp_owners, &e->pid, &one, BPF_ANY);
 	}
 	submit(e, 16);
 }
@@ -1115,33 +1127,61 @@ int on_sock_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	__builtin_memset(e->data, 0, 16);
 	if (!put_sock(e, (struct sock *)ctx->skaddr))
 		return 0;
+	/* the port is already unhashed here; the tracepoint kept a copy */
+	e->arg[0] = (e->arg[0] & ~0xffff0000ull) | (__u64)ctx->sport << 16;
 	submit(e, 16);
 	return 0;
 }
 
-/* The last close of a bound UDP socket's file is an unlisten. */
+/* The last reference to a bound UDP socket's file goes: an unlisten. */
+static __always_inline void udp_release(struct file *f)
+{
+	if (!f)
+		return;
+	__u32 imode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((imode & S_IFMT) != S_IFSOCK)
+		return;
+	struct socket *sock = BPF_CORE_READ(f, private_data);
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	__u64 key = (__u64)sk;
+	if (!sk || !bpf_map_lookup_elem(&udp_bound, &key))
+		return;
+	long refs = BPF_CORE_READ(f, f_ref.refcnt.counter);
+	if (refs != 0) /* file_ref_t: 0 means exactly one reference */
+		return;
+	bpf_map_delete_elem(&udp_bound, &key);
+	struct sensor_event *e = new_event(SK_UNLISTEN);
+	if (!e)
+		return;
+	__builtin_memset(e->data, 0, 16);
+	if (!put_sock(e, sk))
+		return;
+	submit(e, 16);
+}
+
 SEC("tp/syscalls/sys_enter_close")
 int enter_close(struct trace_event_raw_sys_enter *ctx)
 {
 	if (is_self())
 		return 0;
-	struct sock *sk = sock_of_fd((int)ctx->args[0]);
-	if (!sk)
-		return 0;
-	__u64 key = (__u64)sk;
-	if (!bpf_map_lookup_elem(&udp_bound, &key))
-		return 0;
-	struct file *f = file_of_fd((int)ctx->args[0]);
-	long refs = BPF_CORE_READ(f, f_ref.refcnt.counter);
-	if (refs != 0) /* file_ref_t: 0 means exactly one reference */
-		return 0;
-	bpf_map_delete_elem(&udp_bound, &key);
-	struct sensor_event *e = new_event(SK_UNLISTEN);
-	if (!e)
-		return 0;
-	__builtin_memset(e->data, 0, 16);
-	if (!put_sock(e, sk))
-		return 0;
-	submit(e, 16);
+	udp_release(file_of_fd((int)ctx->args[0]));
 	return 0;
+}
+
+/* A process that exits closes its files without close(2): scan its fd
+ * table, but only if it ever bound a UDP socket. */
+#define EXIT_FD_SCAN 1024
+static long exit_scan_step(__u32 fd, void *arg)
+{
+	(void)arg;
+	udp_release(file_of_fd((int)fd));
+	return 0;
+}
+
+static __always_inline void udp_exit_scan(__u32 tgid)
+{
+	if (!bpf_map_lookup_elem(&udp_owners, &tgid))
+		return;
+	bpf_map_delete_elem(&udp_owners, &tgid);
+	bpf_loop(EXIT_FD_SCAN, exit_scan_step, NULL, 0);
 }
