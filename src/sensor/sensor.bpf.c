@@ -427,6 +427,22 @@ static __always_inline void drop(void)
 		return stash(ctx, nargs);                                                                 \
 	}
 
+/* Credential changes also keep the ids from before the change: the event
+ * is attributed to who the process was when it asked. */
+#define ENTER_CRED(name, nargs)                                                                           \
+	SEC("tp/syscalls/sys_enter_" #name)                                                               \
+	int enter_##name(struct trace_event_raw_sys_enter *ctx)                                           \
+	{                                                                                                 \
+		stash(ctx, nargs);                                                                        \
+		struct sensor_pending *p = take();                                                        \
+		if (p) {                                                                                  \
+			struct task_struct *task = (struct task_struct *)bpf_get_current_task();          \
+			p->args[4] = BPF_CORE_READ(task, cred, uid.val);                                  \
+			p->args[5] = BPF_CORE_READ(task, cred, euid.val);                                 \
+		}                                                                                         \
+		return 0;                                                                                 \
+	}
+
 ENTER(open, 3)
 ENTER(openat, 4)
 ENTER(openat2, 4)
@@ -457,12 +473,12 @@ ENTER(kill, 2)
 ENTER(tkill, 2)
 ENTER(tgkill, 3)
 ENTER(pidfd_send_signal, 4)
-ENTER(setuid, 1)
-ENTER(setreuid, 2)
-ENTER(setresuid, 3)
-ENTER(setgid, 1)
-ENTER(setregid, 2)
-ENTER(setresgid, 3)
+ENTER_CRED(setuid, 1)
+ENTER_CRED(setreuid, 2)
+ENTER_CRED(setresuid, 3)
+ENTER_CRED(setgid, 1)
+ENTER_CRED(setregid, 2)
+ENTER_CRED(setresgid, 3)
 ENTER(listen, 2)
 ENTER(bind, 3)
 ENTER(connect, 3)
@@ -916,6 +932,8 @@ static __always_inline int on_setuid_exit(long ret)
 		if (e) {
 			e->arg[0] = e->uid;
 			e->arg[1] = e->euid;
+			e->uid = p->args[4];
+			e->euid = p->args[5];
 			submit(e, 0);
 		}
 	}
