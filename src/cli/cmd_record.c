@@ -51,6 +51,7 @@ static void help(FILE *f)
 {
 	fprintf(f,
 		"usage: flightrec record [--json] [--duration SECS] [--no-modify] [--no-reads]\n"
+		"                        [--ring-buffer MB]\n"
 		"\n"
 		"Record every persistent-state interaction on this machine, system-wide,\n"
 		"through eBPF: fork, exec, exit, kill, setuid, file open/create/modify/\n"
@@ -70,6 +71,9 @@ static void help(FILE *f)
 		"                    truncates and deletes are still recorded\n"
 		"  --no-reads        drop read-only opens in the kernel: the largest share of\n"
 		"                    events on most servers; `reads` queries then see nothing\n"
+		"  --ring-buffer MB  kernel-to-user ring buffer size in MiB, a power of two\n"
+		"                    (default 32). Larger absorbs longer bursts while the\n"
+		"                    recorder is starved of CPU; it is locked kernel memory\n"
 		"  -h, --help        show this help\n"
 		"\n"
 		"Events dropped because the ring buffer was full are never silent: they are\n"
@@ -85,6 +89,7 @@ int cmd_record(int argc, char **argv)
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, 'j'},      {"duration", required_argument, NULL, 'd'},
 		{"no-modify", no_argument, NULL, 'M'}, {"no-reads", no_argument, NULL, 'R'},
+		{"ring-buffer", required_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},      {0},
 	};
 	struct record_ctx ctx = {0};
@@ -112,6 +117,17 @@ int cmd_record(int argc, char **argv)
 		case 'R':
 			sopts.no_reads = true;
 			break;
+		case 'B': {
+			char *end;
+			unsigned long mb = strtoul(optarg, &end, 10);
+			if (*end || mb == 0 || mb > 4096 || (mb & (mb - 1))) {
+				cli_error("record: --ring-buffer needs a power of two from 1 to 4096 (MiB), not '%s'",
+					  optarg);
+				return EXIT_USAGE;
+			}
+			sopts.ring_mb = (uint32_t)mb;
+			break;
+		}
 		case 'h':
 			help(stdout);
 			return EXIT_OK;
@@ -165,6 +181,11 @@ int cmd_record(int argc, char **argv)
 			continue;
 		if (r < 0)
 			goto failed;
+		/* a live reader (a pipe, `tail -f`) sees each batch at once */
+		if (r > 0 && ctx.json && fflush(stdout) != 0) {
+			ctx.write_error = errno ? errno : EIO;
+			goto failed;
+		}
 	}
 	r = fr_sensor_drain(sensor);
 	if (r < 0)

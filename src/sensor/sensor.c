@@ -328,6 +328,14 @@ int fr_sensor_open(const struct fr_sensor_opts *opts, fr_sensor_cb cb, void *ctx
 		bpf_program__set_autoload(skel->progs.enter_pwritev, false);
 		bpf_program__set_autoload(skel->progs.enter_pwritev2, false);
 	}
+	if (opts && opts->ring_mb) {
+		r = bpf_map__set_max_entries(skel->maps.events, opts->ring_mb << 20);
+		if (r) {
+			errf(err, errlen, r, "invalid ring buffer size %u MiB: it must be a power of two",
+			     opts->ring_mb);
+			goto cleanup;
+		}
+	}
 	r = sensor_bpf__load(skel);
 	if (r) {
 		r = r < 0 ? r : -EINVAL;
@@ -415,6 +423,15 @@ int fr_sensor_poll(struct fr_sensor *s, int timeout_ms)
 		return s->cb_error;
 	if (n < 0)
 		return n;
+	/* The kernel side skips wakeups for small amounts (see submit() in
+	 * sensor.bpf.c), so whatever is waiting is consumed here: the latency
+	 * is at most one poll timeout. */
+	int m = ring_buffer__consume(s->rb);
+	if (s->cb_error)
+		return s->cb_error;
+	if (m < 0)
+		return m;
+	n += m;
 	r = report_lost(s);
 	return r < 0 ? r : n;
 }

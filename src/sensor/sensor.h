@@ -24,6 +24,7 @@ struct fr_sensor_opts {
 	bool no_modify;   /* do not attach the write programs at all */
 	bool no_reads;    /* drop read-only opens in the kernel */
 	const char *host; /* NULL: gethostname() */
+	uint32_t ring_mb; /* ring buffer size in MiB, a power of two; 0: 32 */
 };
 
 /* Called for each event, in ring-buffer order. The event and its strings are
