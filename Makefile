@@ -37,8 +37,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
 TEST_HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/helpers/%,$(TEST_HELPER_SRCS))
 
-.PHONY: all test test-unit test-integration test-asan asan fuzz clean
-all: $(BUILD)/flightrec $(UNIT_BINS) $(TEST_HELPER_BINS)
+.PHONY: all test test-unit test-integration test-asan asan fuzz clean bench-record
+all: $(BUILD)/flightrec $(UNIT_BINS) $(TEST_HELPER_BINS) $(BUILD)/bench/stress
 
 $(BUILD)/vmlinux.h:
 	@mkdir -p $(dir $@)
@@ -67,6 +67,14 @@ $(BUILD)/flightrec: $(CLI_OBJS) $(BUILD)/libflightrec.a
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(BUILD)/libflightrec.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libflightrec.a $(LDLIBS)
+
+$(BUILD)/bench/stress: bench/stress.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+
+# The sensor's sustained rate and cost (docs/BENCHMARKS.md).
+bench-record: all
+	FLIGHTREC_BUILD=$(abspath $(BUILD)) python3 bench/record_rate.py
 
 $(BUILD)/helpers/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)

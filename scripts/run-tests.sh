@@ -50,11 +50,11 @@ unset ASAN_OPTIONS UBSAN_OPTIONS
 step "unit tests under valgrind (leaks are errors)"
 for t in build/tests/test_*; do
 	valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 "$t" \
-		> "$logs/valgrind-$(basename "$t").log" 2>&1
+		> "$logs/valgrind-$(basename "$t").txt" 2>&1
 	rc=$?
 	if [[ $rc -eq 99 ]]; then
 		echo "not ok - valgrind: $(basename "$t") has memory errors or leaks"
-		tail -n 30 "$logs/valgrind-$(basename "$t").log"
+		tail -n 30 "$logs/valgrind-$(basename "$t").txt"
 		status=1
 	else
 		echo "ok - valgrind: $(basename "$t") clean"
@@ -73,8 +73,9 @@ if [[ -x scripts/fuzz.sh ]]; then
 	fi
 fi
 
-passed=$(cat "$logs"/*.log | grep -cE '^ok( |$)')
-failed=$(cat "$logs"/*.log | grep -cE '^not ok( |$)')
+# TAP result lines only (prove -v also prints a bare "ok" per file)
+passed=$(cat "$logs"/*.log | grep -cE '^ok ([0-9]+ )?- ')
+failed=$(cat "$logs"/*.log | grep -cE '^not ok ([0-9]+ )?- ')
 echo
 echo "${passed} passed, ${failed} failed"
 [[ $failed -eq 0 && $status -eq 0 ]]
