@@ -20,7 +20,7 @@ packages=(
 	# test runner and the real services the tests drive
 	perl python3 openssh-server openssh-client sudo nginx-light procps iproute2 util-linux libcap2-bin
 	# benchmarks
-	strace auditd hyperfine
+	strace auditd hyperfine postgresql
 )
 
 export DEBIAN_FRONTEND=noninteractive
