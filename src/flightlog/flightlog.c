@@ -50,6 +50,7 @@ enum ftype {
 	F_RELPID,   /* zigzag varint of (value - pid), 32-bit wrapping */
 	F_DELTA32,  /* zigzag varint of (value - previous), 32-bit wrapping */
 	F_DELTA64,  /* zigzag varint of (value - previous), 64-bit wrapping */
+	F_RELTS,    /* zigzag varint of (event ts - value), 64-bit wrapping */
 	F_HOST,     /* reference into the hosts dictionary */
 	F_COMM,     /* ... comms */
 	F_PATH,     /* ... paths */
@@ -75,7 +76,7 @@ static const struct field ctx_fields[NCTX] = {
 	CF(uid, F_DELTA32, FL_COL_CTX),    CF(euid, F_DELTA32, FL_COL_CTX),
 	CF(auid, F_DELTA32, FL_COL_CTX),   CF(ses, F_DELTA32, FL_COL_CTX),
 	CF(tty, F_DELTA32, FL_COL_CTX),    CF(cgroup, F_DELTA64, FL_COL_CTX),
-	{"pstart", offsetof(struct fr_event, pstart_ns), F_DELTA64, FL_COL_CTX},
+	{"pstart", offsetof(struct fr_event, pstart_ns), F_RELTS, FL_COL_CTX},
 	CF(host, F_HOST, FL_COL_NAMES),    CF(comm, F_COMM, FL_COL_NAMES),
 	CF(exe, F_PATH, FL_COL_NAMES),
 };
@@ -86,7 +87,7 @@ static const struct field ev_fields[NEV] = {
 	CF(cwd, F_PATH, FL_COL_PATHS),         CF(trunc, F_U32, FL_COL_DETAIL),
 	CF(flags, F_U32, FL_COL_DETAIL),       CF(mode, F_U32, FL_COL_DETAIL),
 	CF(owner, F_U32, FL_COL_DETAIL),       CF(group, F_U32, FL_COL_DETAIL),
-	CF(length, F_U64, FL_COL_DETAIL),      CF(child_pid, F_RELPID, FL_COL_DETAIL),
+	CF(length, F_U64, FL_COL_DETAIL),      CF(child_pid, F_DELTA32, FL_COL_DETAIL),
 	CF(target_pid, F_RELPID, FL_COL_DETAIL), CF(target_comm, F_COMM, FL_COL_NAMES),
 	CF(signal, F_I32, FL_COL_DETAIL),      CF(code, F_I32, FL_COL_DETAIL),
 	CF(new_uid, F_U32, FL_COL_DETAIL),     CF(new_euid, F_U32, FL_COL_DETAIL),
@@ -402,7 +403,9 @@ struct fl_writer {
 	uint64_t kind_count[KSLOTS + 1];
 	struct model m;
 	struct wdict d[ND];
-	struct fl_bytes s[NSTREAMS];
+	struct fl_bytes s[NSTREAMS]; /* S_TS unused: see tsd */
+	uint64_t *tsd;               /* zigzag ts deltas, byte-planed at finish */
+	size_t tscap;
 	ZSTD_CCtx *cctx;
 };
 
@@ -430,6 +433,9 @@ static void writer_clear(struct fl_writer *w)
 		wdict_free(&w->d[i]);
 	for (int i = 0; i < NSTREAMS; i++)
 		fl_bytes_free(&w->s[i]);
+	free(w->tsd);
+	w->tsd = NULL;
+	w->tscap = 0;
 	w->count = 0;
 	w->ts_min = w->ts_max = 0;
 	memset(w->kind_count, 0, sizeof(w->kind_count));
@@ -473,6 +479,7 @@ static int field_value(struct fl_writer *w, const struct fr_event *ev, const str
 	switch (f->type) {
 	case F_U64:
 	case F_DELTA64:
+	case F_RELTS:
 		*v = rd64(ev, f->off);
 		return 0;
 	case F_ARGV:
@@ -494,9 +501,11 @@ static int field_value(struct fl_writer *w, const struct fr_event *ev, const str
 
 /* Append field value v to its stream. */
 static int put_value(struct fl_bytes *s, const struct field *f, uint64_t v, uint64_t old,
-		     uint32_t pid)
+		     uint32_t pid, uint64_t ts)
 {
 	switch (f->type) {
+	case F_RELTS:
+		return fl_put_varint(s, fl_zz64(ts - v));
 	case F_I32:
 		return fl_put_varint(s, fl_zz32((uint32_t)v));
 	case F_RELPID:
@@ -524,10 +533,16 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 	for (int i = 0; i < NSTREAMS; i++)
 		saved[i] = S[i].len;
 	/* kind, ts */
-	r = fl_put_varint(&S[S_KIND], ev->kind);
-	if (!r)
-		r = fl_put_varint(&S[S_TS], fl_zz64(ev->ts_ns - m->prev_ts));
-	if (r)
+	if (w->count == w->tscap) {
+		size_t nc = w->tscap ? w->tscap * 2 : 1024;
+		uint64_t *t = realloc(w->tsd, nc * sizeof(uint64_t));
+		if (!t)
+			return -ENOMEM;
+		w->tsd = t;
+		w->tscap = nc;
+	}
+	w->tsd[w->count] = fl_zz64(ev->ts_ns - m->prev_ts);
+	if ((r = fl_put_varint(&S[S_KIND], ev->kind)))
 		goto fail;
 	/* pid */
 	if (mi >= 0)
@@ -554,7 +569,7 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 		goto fail;
 	for (int f = 0; cm >> f; f++)
 		if ((cm >> f) & 1 &&
-		    (r = put_value(&S[S_CTX0 + f], &ctx_fields[f], cur.v[f], st->v[f], ev->pid)))
+		    (r = put_value(&S[S_CTX0 + f], &ctx_fields[f], cur.v[f], st->v[f], ev->pid, ev->ts_ns)))
 			goto fail;
 	/* kind-specific fields */
 	struct evstate *ks = &m->ks[kslot(ev->kind)], ecur;
@@ -583,7 +598,7 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 		if (fd->type == F_ADDR)
 			r = fl_bytes_put(&S[S_EV0 + f], &ecur.a[f == 21 ? 0 : 1], 17);
 		else
-			r = put_value(&S[S_EV0 + f], fd, ecur.v[f], ks->v[f], ev->pid);
+			r = put_value(&S[S_EV0 + f], fd, ecur.v[f], ks->v[f], ev->pid, ev->ts_ns);
 		if (r)
 			goto fail;
 	}
@@ -748,6 +763,29 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 		}
 		blk[nb++] = (struct outblk){dict_type[d], w->d[d].n, dictraw[d].p, dictraw[d].len, NULL, 0};
 	}
+	if (w->count) {
+		/* ts: one width byte W, then W planes of count bytes (byte b
+		 * of every value, little-endian order) */
+		uint64_t all = 0;
+		for (uint64_t i = 0; i < w->count; i++)
+			all |= w->tsd[i];
+		unsigned width = 0;
+		while (width < 8 && (all >> (8 * width)))
+			width++;
+		struct fl_bytes *ts = &w->s[S_TS];
+		ts->len = 0;
+		if (fl_bytes_grow(ts, 1 + width * w->count)) {
+			r = -ENOMEM;
+			goto out;
+		}
+		ts->p[0] = (uint8_t)width;
+		for (unsigned b = 0; b < width; b++) {
+			uint8_t *o = ts->p + 1 + b * w->count;
+			for (uint64_t i = 0; i < w->count; i++)
+				o[i] = (uint8_t)(w->tsd[i] >> (8 * b));
+		}
+		ts->len = 1 + width * w->count;
+	}
 	for (int s = 0; s < NSTREAMS; s++)
 		if (w->s[s].len)
 			blk[nb++] = (struct outblk){stream_type(s), 0, w->s[s].p, w->s[s].len, NULL, 0};
@@ -759,7 +797,10 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 			r = -ENOMEM;
 			goto out;
 		}
-		size_t z = ZSTD_compressCCtx(w->cctx, blk[i].z, bound, blk[i].raw, blk[i].raw_len, w->level);
+		/* The timestamp planes are near-random: a high level gains
+		 * nothing there (<0.1%) but would cost most of the time. */
+		int lvl = blk[i].type == stream_type(S_TS) && w->level > 3 ? 3 : w->level;
+		size_t z = ZSTD_compressCCtx(w->cctx, blk[i].z, bound, blk[i].raw, blk[i].raw_len, lvl);
 		if (ZSTD_isError(z)) {
 			r = -EIO;
 			goto out;
@@ -858,6 +899,8 @@ struct fl_segment {
 	struct rdict d[ND];
 	bool dict_loaded[ND];
 	struct rstream s[NSTREAMS];
+	const uint8_t *ts_planes; /* into s[S_TS].raw */
+	unsigned ts_width;
 	/* iteration */
 	struct model m;
 	uint64_t done;
@@ -871,7 +914,7 @@ static void seg_reset_iter(struct fl_segment *g)
 	model_reset(&g->m);
 	for (int i = 0; i < NSTREAMS; i++)
 		if (g->s[i].loaded)
-			g->s[i].p = g->s[i].raw;
+			g->s[i].p = i == S_TS ? g->s[i].end : g->s[i].raw;
 	g->done = 0;
 	g->seen_min = g->seen_max = 0;
 	memset(g->seen_kind, 0, sizeof(g->seen_kind));
@@ -1238,6 +1281,19 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 	    g->info.event_count > (uint64_t)(g->s[S_KIND].end - g->s[S_KIND].p))
 		r = fl_set_error(&e, -EBADMSG, offsetof(struct fl_seg_header, event_count), "header",
 				 "event count exceeds the kind stream");
+	/* ts: width byte, then width planes of event_count bytes */
+	if (!r && !(g->columns & FL_COL_NONE) && g->info.event_count) {
+		struct rstream *ts = &g->s[S_TS];
+		size_t tl = (size_t)(ts->end - ts->raw);
+		if (tl < 1 || ts->raw[0] > 8 ||
+		    (tl - 1) / (ts->raw[0] ? ts->raw[0] : 1) != g->info.event_count * !!ts->raw[0] ||
+		    (tl - 1) % (ts->raw[0] ? ts->raw[0] : 1))
+			r = fl_set_error(&e, -EBADMSG, ts->off, "ts", "bad timestamp planes");
+		else {
+			g->ts_width = ts->raw[0];
+			g->ts_planes = ts->raw + 1;
+		}
+	}
 	if (r) {
 		if (err)
 			*err = e;
@@ -1320,13 +1376,18 @@ static inline int get32(struct fl_segment *g, int s, uint64_t *v)
 
 /* Decode the new model value of field f from stream s. */
 static int get_value(struct fl_segment *g, int s, const struct field *f, uint64_t old,
-		     uint32_t pid, uint64_t *v)
+		     uint32_t pid, uint64_t ts, uint64_t *v)
 {
 	uint64_t x = 0;
 	int r;
 	switch (f->type) {
 	case F_U64:
 		return get(g, s, v);
+	case F_RELTS:
+		if ((r = get(g, s, &x)))
+			return r;
+		*v = ts - fl_unzz64(x);
+		return 0;
 	case F_DELTA64:
 		if ((r = get(g, s, &x)))
 			return r;
@@ -1359,6 +1420,7 @@ static void set_field(struct fl_segment *g, struct fr_event *ev, const struct fi
 	switch (f->type) {
 	case F_U64:
 	case F_DELTA64:
+	case F_RELTS:
 		wr64(ev, f->off, v);
 		break;
 	case F_ARGV:
@@ -1411,8 +1473,9 @@ int fl_segment_next(struct fl_segment *g, struct fr_event *out)
 	if ((r = get32(g, S_KIND, &x)))
 		return r;
 	ev.kind = (uint32_t)x;
-	if ((r = get(g, S_TS, &x)))
-		return r;
+	x = 0;
+	for (unsigned b = 0; b < g->ts_width; b++)
+		x |= (uint64_t)g->ts_planes[b * g->info.event_count + g->done] << (8 * b);
 	ev.ts_ns = m->prev_ts + fl_unzz64(x);
 	if ((r = get(g, S_PID, &x)))
 		return r;
@@ -1443,7 +1506,7 @@ int fl_segment_next(struct fl_segment *g, struct fr_event *out)
 		int s = S_CTX0 + f;
 		if (!g->s[s].loaded)
 			continue;
-		if ((r = get_value(g, s, &ctx_fields[f], st->v[f], ev.pid, &cur.v[f])))
+		if ((r = get_value(g, s, &ctx_fields[f], st->v[f], ev.pid, ev.ts_ns, &cur.v[f])))
 			return r;
 	}
 	for (int f = 0; f < NCTX; f++)
@@ -1464,7 +1527,7 @@ int fl_segment_next(struct fl_segment *g, struct fr_event *out)
 					return stream_err(g, s, "stream exhausted");
 				memcpy(&ecur.a[f == 21 ? 0 : 1], rs->p, 17);
 				rs->p += 17;
-			} else if ((r = get_value(g, s, fd, ks->v[f], ev.pid, &ecur.v[f]))) {
+			} else if ((r = get_value(g, s, fd, ks->v[f], ev.pid, ev.ts_ns, &ecur.v[f]))) {
 				return r;
 			}
 		}
