@@ -110,6 +110,29 @@ struct {
 	__type(value, __u8);
 } udp_owners SEC(".maps");
 
+/* How many bound UDP sockets are tracked: close(2) is free while it is 0. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __s64);
+} udp_count SEC(".maps");
+
+static __always_inline void udp_count_add(__s64 d)
+{
+	__u32 zero = 0;
+	__s64 *n = bpf_map_lookup_elem(&udp_count, &zero);
+	if (n)
+		__sync_fetch_and_add(n, d);
+}
+
+static __always_inline bool udp_none(void)
+{
+	__u32 zero = 0;
+	__s64 *n = bpf_map_lookup_elem(&udp_count, &zero);
+	return !n || *n <= 0;
+}
+
 /* Bound UDP sockets (struct sock *), so that their close is an unlisten. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -1077,7 +1100,8 @@ static __always_inline void sock_event(long ret, __u32 kind, int fd, bool need_u
 	if (need_udp && !e->error) {
 		__u64 key = (__u64)sk;
 		__u8 one = 1;
-		bpf_map_update_elem(&udp_bound, &key, &one, BPF_ANY);
+		if (bpf_map_update_elem(&udp_bound, &key, &one, BPF_NOEXIST) == 0)
+			udp_count_add(1);
 		bpf_map_update_elem(&udp_owners, &e->pid, &one, BPF_ANY);
 	}
 	submit(e, 16);
@@ -1167,7 +1191,8 @@ static __always_inline void udp_release(struct file *f)
 	long refs = BPF_CORE_READ(f, f_ref.refcnt.counter);
 	if (refs != 0) /* file_ref_t: 0 means exactly one reference */
 		return;
-	bpf_map_delete_elem(&udp_bound, &key);
+	if (bpf_map_delete_elem(&udp_bound, &key) == 0)
+		udp_count_add(-1);
 	struct sensor_event *e = new_event(SK_UNLISTEN);
 	if (!e)
 		return;
@@ -1180,7 +1205,7 @@ static __always_inline void udp_release(struct file *f)
 SEC("tp/syscalls/sys_enter_close")
 int enter_close(struct trace_event_raw_sys_enter *ctx)
 {
-	if (is_self())
+	if (udp_none() || is_self())
 		return 0;
 	udp_release(file_of_fd((int)ctx->args[0]));
 	return 0;
