@@ -18,7 +18,7 @@ packages=(
 	# sanitizers and fuzzing (clang's runtime carries libFuzzer)
 	libclang-rt-14-dev valgrind
 	# test runner and the real services the tests drive
-	perl python3 openssh-server openssh-client sudo nginx-light procps iproute2 util-linux libcap2-bin
+	perl python3 openssh-server openssh-client sudo nginx-light procps iproute2 util-linux libcap2-bin tmux
 	# benchmarks
 	strace auditd hyperfine postgresql
 )

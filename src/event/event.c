@@ -24,7 +24,7 @@ static const char *const kind_names[FR_EV__COUNT] = {
 	[FR_EV_UNLISTEN] = "unlisten", [FR_EV_CONNECT] = "connect",
 	[FR_EV_ACCEPT] = "accept",   [FR_EV_LOST] = "lost",
 	[FR_EV_PROC] = "proc",       [FR_EV_SOCKET] = "socket",
-	[FR_EV_GAP] = "gap",
+	[FR_EV_GAP] = "gap",         [FR_EV_LINE] = "line",
 };
 
 const char *fr_kind_name(uint32_t kind)
@@ -434,6 +434,9 @@ int fr_event_to_json(const struct fr_event *ev, struct fr_buf *b)
 		if (!r) r = kv_addr(b, "raddr", &ev->raddr);
 		if (!r) r = kv_u(b, "rport", ev->rport);
 		break;
+	case FR_EV_LINE:
+		if (!r) r = kv_str(b, "line", ev->line);
+		break;
 	case FR_EV_LOST:
 	case FR_EV_GAP:
 		if (!r) r = kv_u(b, "count", ev->count);
@@ -483,7 +486,7 @@ int fr_event_compare(const struct fr_event *a, const struct fr_event *b)
 	f++;
 	if (memcmp(&a->raddr, &b->raddr, sizeof(a->raddr)))
 		return f;
-	NUM(count); NUM(inode);
+	NUM(count); NUM(inode); STR(line);
 #undef NUM
 #undef STR
 	return 0;

@@ -46,6 +46,7 @@ enum fr_kind {
 	FR_EV_PROC = 23,   /* a process that existed when recording started */
 	FR_EV_SOCKET = 24, /* a listening socket that existed when recording started */
 	FR_EV_GAP = 25,    /* the recorder store dropped or discarded data */
+	FR_EV_LINE = 26,   /* an interactive shell read a command line */
 	FR_EV__COUNT
 };
 
@@ -108,6 +109,7 @@ struct fr_event {
 	struct fr_addr addr, raddr;
 	uint64_t count;     /* lost: events dropped; gap: bytes dropped */
 	uint64_t inode;     /* socket: socket inode */
+	const char *line;   /* line: the command line as typed */
 };
 
 /* Name of a kind ("fork", "exec", ...) or NULL for an unknown number. */

@@ -1228,3 +1228,20 @@ static __always_inline void udp_exit_scan(__u32 tgid)
 	bpf_map_delete_elem(&udp_owners, &tgid);
 	bpf_loop(EXIT_FD_SCAN, exit_scan_step, NULL, 0);
 }
+
+/* ---- interactive shells: the command line as typed ---- */
+
+/* bash's readline() returns each line the user typed, before the shell
+ * expands or runs it: builtins, redirections and pipelines included. The
+ * loader attaches this to every bash binary it finds. */
+SEC("uretprobe")
+int BPF_KRETPROBE(on_readline, const char *line)
+{
+	if (!line || is_self())
+		return 0;
+	struct sensor_event *e = new_event(SK_LINE);
+	if (!e)
+		return 0;
+	submit(e, put_user_str(e, 0, SS_PATH_NAME, line));
+	return 0;
+}

@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,8 @@ struct fr_sensor {
 	char cwd[8192];
 	char exe_buf[8192];
 	char target_comm[17];
+	struct bpf_link *shell_links[4];
+	int nshell_links;
 };
 
 void sensor_clock_init(struct sensor_clock *c)
@@ -134,7 +137,7 @@ static const uint32_t kind_map[] = {
 	[SK_LINK] = FR_EV_LINK,       [SK_SYMLINK] = FR_EV_SYMLINK,   [SK_MKDIR] = FR_EV_MKDIR,
 	[SK_RMDIR] = FR_EV_RMDIR,     [SK_CHMOD] = FR_EV_CHMOD,       [SK_CHOWN] = FR_EV_CHOWN,
 	[SK_TRUNCATE] = FR_EV_TRUNCATE, [SK_LISTEN] = FR_EV_LISTEN,   [SK_UNLISTEN] = FR_EV_UNLISTEN,
-	[SK_CONNECT] = FR_EV_CONNECT, [SK_ACCEPT] = FR_EV_ACCEPT,
+	[SK_CONNECT] = FR_EV_CONNECT, [SK_ACCEPT] = FR_EV_ACCEPT,   [SK_LINE] = FR_EV_LINE,
 };
 
 static char *dup_or_null(const char *p)
@@ -266,6 +269,19 @@ static int on_record(void *ctx, void *data, size_t size)
 	case SK_RMDIR:
 		ev.path = decode_path(s, e, size, 0, &trunc);
 		break;
+	case SK_LINE: {
+		size_t n = 0;
+		const char *line = slot(e, size, SS_PATH_NAME, &n);
+		if (!line)
+			return 0;
+		size_t cut = n < sizeof(s->path[0]) - 1 ? n : sizeof(s->path[0]) - 1;
+		memcpy(s->path[0], line, cut);
+		s->path[0][cut] = '\0';
+		ev.line = s->path[0];
+		if (e->str_flags & SF_TRUNC(SS_PATH_NAME))
+			trunc |= FR_TRUNC_PATH;
+		break;
+	}
 	case SK_LISTEN:
 	case SK_UNLISTEN:
 	case SK_CONNECT:
@@ -283,6 +299,39 @@ static int on_record(void *ctx, void *data, size_t size)
 	if (r < 0) {
 		s->cb_error = r;
 		return r;
+	}
+	return 0;
+}
+
+/* Attach the readline uretprobe to each bash binary that exists. A missing
+ * bash is fine (no interactive bash to watch); a bash that exists but cannot
+ * be probed is an error, so that command lines are never silently missing. */
+static int attach_shells(struct fr_sensor *s, struct sensor_bpf *skel, char *err, size_t errlen)
+{
+	static const char *const shells[] = {"/usr/bin/bash", "/bin/bash"};
+	char seen[2][PATH_MAX];
+	int nseen = 0;
+	for (size_t i = 0; i < sizeof(shells) / sizeof(shells[0]); i++) {
+		char real[PATH_MAX];
+		if (!realpath(shells[i], real))
+			continue;
+		bool dup = false;
+		for (int j = 0; j < nseen; j++)
+			dup |= strcmp(seen[j], real) == 0;
+		if (dup || nseen >= 2)
+			continue;
+		snprintf(seen[nseen++], PATH_MAX, "%s", real);
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = "readline", .retprobe = true);
+		struct bpf_link *link = bpf_program__attach_uprobe_opts(skel->progs.on_readline, -1, real, 0, &uo);
+		if (!link) {
+			int r = -errno ? -errno : -EINVAL;
+			return errf(err, errlen, r, "cannot attach to readline in %s (%s): is it stripped of its symbols?",
+				    real, strerror(-r));
+		}
+		if (s->nshell_links < (int)(sizeof(s->shell_links) / sizeof(s->shell_links[0])))
+			s->shell_links[s->nshell_links++] = link;
+		else
+			bpf_link__destroy(link);
 	}
 	return 0;
 }
@@ -345,6 +394,8 @@ int fr_sensor_open(const struct fr_sensor_opts *opts, fr_sensor_cb cb, void *ctx
 		     strerror(-r));
 		goto cleanup;
 	}
+	/* the uretprobe has no fixed target: attach it per shell binary below */
+	bpf_program__set_autoattach(skel->progs.on_readline, false);
 	r = sensor_bpf__attach(skel);
 	if (r) {
 		r = r < 0 ? r : -EINVAL;
@@ -354,6 +405,9 @@ int fr_sensor_open(const struct fr_sensor_opts *opts, fr_sensor_cb cb, void *ctx
 		     strerror(-r));
 		goto cleanup;
 	}
+	r = attach_shells(s, skel, err, errlen);
+	if (r < 0)
+		goto cleanup;
 	s->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_record, s, NULL);
 	if (!s->rb) {
 		r = -errno ? -errno : -EINVAL;
@@ -451,6 +505,8 @@ void fr_sensor_free(struct fr_sensor *s)
 	if (!s)
 		return;
 	ring_buffer__free(s->rb);
+	for (int i = 0; i < s->nshell_links; i++)
+		bpf_link__destroy(s->shell_links[i]);
 	sensor_bpf__destroy(s->skel);
 	proc_table_free(&s->procs);
 	free(s);

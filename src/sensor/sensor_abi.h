@@ -33,6 +33,7 @@ enum sensor_kind {
 	SK_UNLISTEN,
 	SK_CONNECT,
 	SK_ACCEPT,
+	SK_LINE,     /* bash's readline returned a line: SS_PATH_NAME holds it */
 };
 
 /* String slots. A path is either a resolved dentry chain (BASE slot alone),
