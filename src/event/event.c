@@ -454,6 +454,37 @@ int fr_event_to_json(const struct fr_event *ev, struct fr_buf *b)
 	return r;
 }
 
+static size_t slen(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
+struct fr_event *fr_event_dup(const struct fr_event *ev)
+{
+	size_t need = sizeof(*ev) + slen(ev->host) + slen(ev->comm) + slen(ev->exe) + slen(ev->path) +
+		      slen(ev->path2) + ev->argv_len + 1 + slen(ev->cwd) + slen(ev->target_comm) + slen(ev->line);
+	struct fr_event *c = malloc(need);
+	if (!c)
+		return NULL;
+	*c = *ev;
+	char *p = (char *)(c + 1);
+#define COPY(f)                                                                                           \
+	if (ev->f) {                                                                                      \
+		size_t n_ = strlen(ev->f) + 1;                                                            \
+		memcpy(p, ev->f, n_);                                                                     \
+		c->f = p;                                                                                 \
+		p += n_;                                                                                  \
+	}
+	COPY(host) COPY(comm) COPY(exe) COPY(path) COPY(path2) COPY(cwd) COPY(target_comm) COPY(line)
+#undef COPY
+	if (ev->argv) {
+		memcpy(p, ev->argv, ev->argv_len);
+		p[ev->argv_len] = '\0';
+		c->argv = p;
+	}
+	return c;
+}
+
 static int str_eq(const char *a, const char *b)
 {
 	if (!a || !b)

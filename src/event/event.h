@@ -145,6 +145,10 @@ void fr_buf_free(struct fr_buf *b);
  * Returns 0 or -ENOMEM. The schema is docs/EVENTS.md. */
 int fr_event_to_json(const struct fr_event *ev, struct fr_buf *out);
 
+/* A deep copy in one malloc'd block (strings after the struct): the caller
+ * owns it and frees it with free(). NULL when out of memory. */
+struct fr_event *fr_event_dup(const struct fr_event *ev);
+
 /* Compare two events field by field (strings by content). Returns 0 when
  * equal; else the 1-based index of the first differing field, for tests. */
 int fr_event_compare(const struct fr_event *a, const struct fr_event *b);

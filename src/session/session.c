@@ -43,43 +43,11 @@ static int vec_grow(void **v, size_t *cap, size_t need, size_t size)
 		 ? -ENOMEM                                                                                \
 		 : ((vec).v[(vec).n++] = (x), 0))
 
-/* ---- event copies: one allocation with the strings after the struct ---- */
 
 struct effect {
 	struct fr_event *ev;
 	bool target_died; /* kill: the target later exited by this signal */
 };
-
-static size_t slen(const char *s)
-{
-	return s ? strlen(s) + 1 : 0;
-}
-
-static struct fr_event *event_dup(const struct fr_event *ev)
-{
-	size_t need = sizeof(*ev) + slen(ev->host) + slen(ev->comm) + slen(ev->exe) + slen(ev->path) +
-		      slen(ev->path2) + ev->argv_len + 1 + slen(ev->cwd) + slen(ev->target_comm) + slen(ev->line);
-	struct fr_event *c = malloc(need);
-	if (!c)
-		return NULL;
-	*c = *ev;
-	char *p = (char *)(c + 1);
-#define COPY(f)                                                                                           \
-	if (ev->f) {                                                                                      \
-		size_t n_ = strlen(ev->f) + 1;                                                            \
-		memcpy(p, ev->f, n_);                                                                     \
-		c->f = p;                                                                                 \
-		p += n_;                                                                                  \
-	}
-	COPY(host) COPY(comm) COPY(exe) COPY(path) COPY(path2) COPY(cwd) COPY(target_comm) COPY(line)
-#undef COPY
-	if (ev->argv) {
-		memcpy(p, ev->argv, ev->argv_len);
-		p[ev->argv_len] = '\0';
-		c->argv = p;
-	}
-	return c;
-}
 
 /* ---- the model ---- */
 
@@ -411,7 +379,7 @@ static int on_fork(struct fr_session_builder *sb, struct node *parent, const str
 	c->known_start = true;
 	c->last_accept = parent->last_accept;
 	if (parent->exec)
-		c->exec = event_dup(parent->exec);
+		c->exec = fr_event_dup(parent->exec);
 	int r = add_live(sb, c);
 	if (r < 0) {
 		node_free(c);
@@ -479,7 +447,7 @@ int fr_session_builder_add(struct fr_session_builder *sb, const struct fr_event 
 
 	if (ev->kind == FR_EV_PROC) {
 		free(n->exec);
-		n->exec = event_dup(ev);
+		n->exec = fr_event_dup(ev);
 		n->start_ns = ev->pstart_ns;
 		struct node *p = lookup(sb, ev->ppid);
 		r = place(sb, n, ev);
@@ -499,7 +467,7 @@ int fr_session_builder_add(struct fr_session_builder *sb, const struct fr_event 
 	case FR_EV_EXEC:
 		if (!ev->error) {
 			free(n->exec);
-			n->exec = event_dup(ev);
+			n->exec = fr_event_dup(ev);
 			return n->exec ? 0 : -ENOMEM;
 		}
 		break;
@@ -519,7 +487,7 @@ int fr_session_builder_add(struct fr_session_builder *sb, const struct fr_event 
 			n->sess->shell = n;
 		if (!n->sess->tty)
 			n->sess->tty = ev->tty;
-		struct fr_event *c = event_dup(ev);
+		struct fr_event *c = fr_event_dup(ev);
 		if (!c)
 			return -ENOMEM;
 		r = VEC_PUSH(n->lines, c);
@@ -548,7 +516,7 @@ int fr_session_builder_add(struct fr_session_builder *sb, const struct fr_event 
 	if (r < 0)
 		return r;
 	if (n->sess && is_effect(ev)) {
-		struct effect e = {.ev = event_dup(ev)};
+		struct effect e = {.ev = fr_event_dup(ev)};
 		if (!e.ev)
 			return -ENOMEM;
 		r = VEC_PUSH(n->effects, e);
