@@ -398,6 +398,7 @@ static void wdict_free(struct wdict *d)
 
 struct fl_writer {
 	int level;
+	bool raw;
 	uint64_t count;
 	uint64_t ts_min, ts_max;
 	uint64_t kind_count[KSLOTS + 1];
@@ -415,6 +416,7 @@ int fl_writer_new(const struct fl_writer_opts *opts, struct fl_writer **out)
 	if (!w)
 		return -ENOMEM;
 	w->level = opts && opts->level ? opts->level : FL_DEFAULT_LEVEL;
+	w->raw = opts && (opts->flags & FL_WRITER_RAW);
 	if (w->level > ZSTD_maxCLevel())
 		w->level = ZSTD_maxCLevel();
 	w->cctx = ZSTD_createCCtx();
@@ -805,7 +807,7 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 			r = -EIO;
 			goto out;
 		}
-		if (z >= blk[i].raw_len) {
+		if (z >= blk[i].raw_len || w->raw) {
 			free(blk[i].z);
 			blk[i].z = NULL;
 			total += blk[i].raw_len;
@@ -868,6 +870,12 @@ out:
 
 /* --------------------------------------------------------------- reader */
 
+/* The fuzz build skips checksum comparisons so mutations reach the decoder. */
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+#define FL_FUZZING 1
+#else
+#define FL_FUZZING 0
+#endif
 #define FL_MAX_RAW (1ull << 30)     /* one decompressed block */
 #define FL_MAX_RATIO 32768ull       /* zstd's own bound: RLE blocks */
 
@@ -1160,7 +1168,7 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 	static const uint8_t zero4[4];
 	c = fl_crc32c(c, zero4, 4);
 	c = fl_crc32c(c, buf + FL_HEADER_SIZE, hsize - FL_HEADER_SIZE);
-	if (c != want_crc)
+	if (c != want_crc && !FL_FUZZING)
 		return fl_set_error(err, -EBADMSG, 0, "header", "bad checksum");
 	uint32_t incompat = le32toh(h.incompat_flags);
 	if (incompat & ~FL_INCOMPAT_KNOWN)
@@ -1177,7 +1185,7 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 		return fl_set_error(err, -EBADMSG, offsetof(struct fl_seg_header, n_blocks), "header",
 				    "bad block table bounds");
 	size_t tlen = nb * sizeof(struct fl_block_desc);
-	if (fl_crc32c(0, buf + toff, tlen) != le32toh(h.table_crc))
+	if (fl_crc32c(0, buf + toff, tlen) != le32toh(h.table_crc) && !FL_FUZZING)
 		return fl_set_error(err, -EBADMSG, toff, "block-table", "bad checksum");
 
 	struct fl_segment *g = calloc(1, sizeof(*g));
@@ -1219,7 +1227,7 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 			r = fl_set_error(&e, -EBADMSG, doff, name, "block outside the file");
 			break;
 		}
-		if (fl_crc32c(0, buf + d.offset, d.stored_size) != d.crc) {
+		if (fl_crc32c(0, buf + d.offset, d.stored_size) != d.crc && !FL_FUZZING) {
 			r = fl_set_error(&e, -EBADMSG, d.offset, name, "bad checksum");
 			break;
 		}

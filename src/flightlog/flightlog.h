@@ -48,8 +48,10 @@ const char *fl_error_format(const struct fl_error *err, char *buf, size_t len);
 
 struct fl_writer;
 struct fl_writer_opts {
-	int level; /* zstd level; 0 = default (FL_DEFAULT_LEVEL) */
+	int level;      /* zstd level; 0 = default (FL_DEFAULT_LEVEL) */
+	uint32_t flags; /* FL_WRITER_* */
 };
+#define FL_WRITER_RAW 0x1u /* store every block uncompressed (tests, debugging) */
 #define FL_DEFAULT_LEVEL 19
 
 /* New empty writer; opts may be NULL. The caller owns *out (fl_writer_free). */
@@ -173,7 +175,7 @@ struct fl_verify_result {
 	uint64_t seq;              /* segment named by the problem */
 	char name[32];             /* its file name */
 	struct fl_error err;       /* for FL_VERIFY_CORRUPT */
-	char msg[160];             /* human-readable one-liner */
+	char msg[256];             /* human-readable one-liner */
 };
 int fl_store_verify(struct fl_store *st, struct fl_verify_result *res);
 
