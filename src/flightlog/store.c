@@ -217,7 +217,7 @@ static int scan(struct fl_store *st)
 		st->bytes += e->size;
 	}
 	closedir(d);
-	if (!r)
+	if (!r && st->n > 1)
 		qsort(st->e, st->n, sizeof(*st->e), cmp_entry);
 	st->tip_known = false;
 	return r;
