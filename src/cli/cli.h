@@ -14,7 +14,25 @@
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 
+#include <stdint.h>
+
+struct fl_segment;
+
 int cmd_record(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_sessions(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+
+/* Called for each readable segment of a log, in order. A negative return
+ * stops the walk. */
+typedef int (*cli_segment_fn)(struct fl_segment *seg, const char *name, void *ctx);
+/* Walk PATH (a store directory or one segment file), decoding `columns`
+ * (FL_COL_*, 0 = all). Damaged segments are reported on stderr
+ * ("FILE: offset N: ...") and counted in *damaged; the walk goes on.
+ * Returns 0 or the first negative errno (reported). */
+int cli_log_each(const char *path, uint32_t columns, cli_segment_fn fn, void *ctx, int *damaged);
 
 /* Print "flightrec: " + message to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -5,6 +5,7 @@
  * sensor owns the kernel side. */
 #include "cli/cli.h"
 #include "event/event.h"
+#include "recorder/recorder.h"
 #include "sensor/sensor.h"
 
 #include <errno.h>
@@ -28,14 +29,12 @@ struct record_ctx {
 	struct fr_buf line;
 	uint64_t events;
 	int write_error;
+	int store_error;
+	struct fr_recorder *recorder;
 };
 
-static int on_event(const struct fr_event *ev, void *arg)
+static int print_json(struct record_ctx *c, const struct fr_event *ev)
 {
-	struct record_ctx *c = arg;
-	c->events++;
-	if (!c->json)
-		return 0;
 	c->line.len = 0;
 	int r = fr_event_to_json(ev, &c->line);
 	if (r < 0)
@@ -47,10 +46,59 @@ static int on_event(const struct fr_event *ev, void *arg)
 	return 0;
 }
 
+static int on_event(const struct fr_event *ev, void *arg)
+{
+	struct record_ctx *c = arg;
+	c->events++;
+	if (c->recorder) {
+		int r = fr_recorder_add(c->recorder, ev);
+		if (r < 0) {
+			c->store_error = -r;
+			return r;
+		}
+	}
+	return c->json ? print_json(c, ev) : 0;
+}
+
+/* The recorder's own records (gaps) are shown on --json too. */
+static void on_recorder_event(const struct fr_event *ev, void *arg)
+{
+	struct record_ctx *c = arg;
+	if (c->json)
+		print_json(c, ev);
+}
+
+/* "10G", "500M", "64k", "12345": bytes. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || v <= 0)
+		return -EINVAL;
+	uint64_t mult = 1;
+	switch (*end) {
+	case 'k': case 'K': mult = 1ull << 10; end++; break;
+	case 'm': case 'M': mult = 1ull << 20; end++; break;
+	case 'g': case 'G': mult = 1ull << 30; end++; break;
+	case 't': case 'T': mult = 1ull << 40; end++; break;
+	case '\0': break;
+	default: return -EINVAL;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end)
+		return -EINVAL;
+	*out = (uint64_t)(v * (double)mult);
+	return 0;
+}
+
 static void help(FILE *f)
 {
 	fprintf(f,
-		"usage: flightrec record [--json] [--duration SECS] [--no-modify] [--no-reads]\n"
+		"usage: flightrec record [--json] [--output DIR [--max-disk SIZE]\n"
+		"                        [--segment-events N] [--segment-seconds T]]\n"
+		"                        [--duration SECS] [--no-modify] [--no-reads]\n"
 		"                        [--ring-buffer MB]\n"
 		"\n"
 		"Record every persistent-state interaction on this machine, system-wide,\n"
@@ -64,6 +112,17 @@ static void help(FILE *f)
 		"Options:\n"
 		"  --json            print one event per line (NDJSON) on stdout; the schema\n"
 		"                    is docs/EVENTS.md\n"
+		"  --output DIR      write the flight log into DIR: compressed, checksummed,\n"
+		"                    hash-chained segments (docs/FORMAT.md), read back with\n"
+		"                    `flightrec dump`, `stats` and `verify`. Can be combined\n"
+		"                    with --json\n"
+		"  --max-disk SIZE   cap DIR at SIZE bytes (suffixes k, M, G, T): when a closed\n"
+		"                    segment takes it over, the oldest segments are deleted\n"
+		"                    and a `gap` event says what went (default: no cap)\n"
+		"  --segment-events N   close a segment every N events (default 1000000)\n"
+		"  --segment-seconds T  ... or every T seconds (default 600): bigger segments\n"
+		"                    compress better; events are never at risk in between,\n"
+		"                    they are journaled as they come\n"
 		"  --duration SECS   stop after SECS seconds (default: until SIGINT/SIGTERM)\n"
 		"  --no-modify       do not trace writes: no `modify` events. Saves the cost\n"
 		"                    of a probe on every write(2) (the iTrack paper's\n"
@@ -90,10 +149,15 @@ int cmd_record(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},      {"duration", required_argument, NULL, 'd'},
 		{"no-modify", no_argument, NULL, 'M'}, {"no-reads", no_argument, NULL, 'R'},
 		{"ring-buffer", required_argument, NULL, 'B'},
+		{"output", required_argument, NULL, 'o'},
+		{"max-disk", required_argument, NULL, 'X'},
+		{"segment-events", required_argument, NULL, 'E'},
+		{"segment-seconds", required_argument, NULL, 'T'},
 		{"help", no_argument, NULL, 'h'},      {0},
 	};
 	struct record_ctx ctx = {0};
 	struct fr_sensor_opts sopts = {0};
+	struct fr_recorder_opts ropts = {0};
 	double duration = 0;
 	int c;
 	optind = 1;
@@ -128,6 +192,35 @@ int cmd_record(int argc, char **argv)
 			sopts.ring_mb = (uint32_t)mb;
 			break;
 		}
+		case 'o':
+			ropts.dir = optarg;
+			break;
+		case 'X':
+			if (parse_size(optarg, &ropts.max_disk_bytes) < 0) {
+				cli_error("record: --max-disk needs a size such as 500M or 10G, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'E': {
+			char *end;
+			unsigned long long n = strtoull(optarg, &end, 10);
+			if (*end || n == 0) {
+				cli_error("record: --segment-events needs a positive count, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			ropts.segment_events = n;
+			break;
+		}
+		case 'T': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (*end || n == 0 || n > 86400) {
+				cli_error("record: --segment-seconds needs 1 to 86400, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			ropts.segment_seconds = (uint32_t)n;
+			break;
+		}
 		case 'h':
 			help(stdout);
 			return EXIT_OK;
@@ -138,6 +231,14 @@ int cmd_record(int argc, char **argv)
 	}
 	if (optind < argc) {
 		cli_error("record: unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!ctx.json && !ropts.dir) {
+		cli_error("record: say where the events go: --json (stdout), --output DIR, or both");
+		return EXIT_USAGE;
+	}
+	if ((ropts.max_disk_bytes || ropts.segment_events || ropts.segment_seconds) && !ropts.dir) {
+		cli_error("record: --max-disk and --segment-* apply to --output DIR");
 		return EXIT_USAGE;
 	}
 
@@ -157,6 +258,27 @@ int cmd_record(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	int rc = EXIT_OK;
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	if (ropts.dir) {
+		struct fr_recorder_start start = {0};
+		ropts.host = host;
+		ropts.on_event = on_recorder_event;
+		ropts.ctx = &ctx;
+		r = fr_recorder_open(&ropts, &ctx.recorder, &start);
+		if (r < 0) {
+			cli_error("record: cannot open the flight log in %s: %s", ropts.dir, strerror(-r));
+			fr_sensor_free(sensor);
+			fr_buf_free(&ctx.line);
+			return EXIT_FAIL;
+		}
+		if (start.recovered_events || start.discarded_bytes)
+			fprintf(stderr,
+				"flightrec: %s: recovered %llu events of an unclosed segment (segment %llu), "
+				"discarded %llu bytes of torn tail\n",
+				ropts.dir, (unsigned long long)start.recovered_events,
+				(unsigned long long)start.recovered_seq, (unsigned long long)start.discarded_bytes);
+	}
 	r = fr_sensor_snapshot(sensor);
 	if (r < 0)
 		goto failed;
@@ -186,6 +308,15 @@ int cmd_record(int argc, char **argv)
 			ctx.write_error = errno ? errno : EIO;
 			goto failed;
 		}
+		if (ctx.recorder) {
+			struct timespec mt;
+			clock_gettime(CLOCK_MONOTONIC, &mt);
+			r = fr_recorder_tick(ctx.recorder, (uint64_t)mt.tv_sec * 1000000000ull + (uint64_t)mt.tv_nsec);
+			if (r < 0) {
+				ctx.store_error = -r;
+				goto failed;
+			}
+		}
 	}
 	r = fr_sensor_drain(sensor);
 	if (r < 0)
@@ -195,6 +326,8 @@ int cmd_record(int argc, char **argv)
 failed:
 	if (ctx.write_error)
 		cli_error("record: cannot write events to stdout: %s", strerror(ctx.write_error));
+	else if (ctx.store_error)
+		cli_error("record: cannot write the flight log in %s: %s", ropts.dir, strerror(ctx.store_error));
 	else
 		cli_error("record: %s", strerror(-r));
 	rc = EXIT_FAIL;
@@ -202,6 +335,22 @@ done:
 	if (fflush(stdout) != 0 && rc == EXIT_OK) {
 		cli_error("record: cannot write events to stdout: %s", strerror(errno));
 		rc = EXIT_FAIL;
+	}
+	if (ctx.recorder) {
+		struct fr_recorder_stats st;
+		r = fr_recorder_close_segment(ctx.recorder);
+		fr_recorder_stats(ctx.recorder, &st);
+		int r2 = fr_recorder_close(ctx.recorder);
+		r = r < 0 ? r : r2;
+		if (r < 0) {
+			cli_error("record: cannot close the flight log's last segment in %s: %s (it stays in the "
+				  "journal and is recovered at the next start)",
+				  ropts.dir, strerror(-r));
+			rc = EXIT_FAIL;
+		} else {
+			fprintf(stderr, "flightrec: %s: %llu segments written\n", ropts.dir,
+				(unsigned long long)st.segments_closed);
+		}
 	}
 	uint64_t lost = fr_sensor_lost(sensor);
 	fprintf(stderr, "flightrec: %llu events recorded, %llu lost%s\n", (unsigned long long)ctx.events,

@@ -14,6 +14,9 @@ struct command {
 
 static const struct command commands[] = {
 	{"record", cmd_record, "record persistent-state events from the kernel (eBPF)"},
+	{"dump", cmd_dump, "print the events of a flight log"},
+	{"stats", cmd_stats, "summarise a flight log: events, bytes per event, kinds"},
+	{"verify", cmd_verify, "check a flight log's checksums and hash chain"},
 };
 
 static void usage(FILE *f)

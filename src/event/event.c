@@ -232,11 +232,16 @@ static int json_str_n(struct fr_buf *b, const char *s, size_t n)
 	return 0;
 }
 
-static int json_str(struct fr_buf *b, const char *s)
+int fr_json_str(struct fr_buf *b, const char *s)
 {
 	if (!s)
 		return fr_buf_append(b, "null", 4);
 	return json_str_n(b, s, strlen(s));
+}
+
+static int json_str(struct fr_buf *b, const char *s)
+{
+	return fr_json_str(b, s);
 }
 
 static int key(struct fr_buf *b, const char *k)

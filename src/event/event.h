@@ -141,6 +141,10 @@ int fr_buf_append(struct fr_buf *b, const void *p, size_t n);
 int fr_buf_printf(struct fr_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void fr_buf_free(struct fr_buf *b);
 
+/* Append s as a JSON string (quoted, escaped as in docs/EVENTS.md), or
+ * null for NULL. Returns 0 or -ENOMEM. */
+int fr_json_str(struct fr_buf *out, const char *s);
+
 /* Append the event as one line of JSON (with the trailing newline) to out.
  * Returns 0 or -ENOMEM. The schema is docs/EVENTS.md. */
 int fr_event_to_json(const struct fr_event *ev, struct fr_buf *out);

@@ -696,20 +696,7 @@ void fr_session_summarize(const struct fr_session *s, struct fr_session_summary 
 
 static int jstr(struct fr_buf *b, const char *s)
 {
-	if (!s)
-		return fr_buf_append(b, "null", 4);
-	/* reuse the event encoder's escaping through a one-field event would be
-	 * heavier; paths and lines are escaped here the same way */
-	int r = fr_buf_append(b, "\"", 1);
-	for (const unsigned char *p = (const unsigned char *)s; !r && *p; p++) {
-		if (*p == '"' || *p == '\\')
-			r = fr_buf_printf(b, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			r = fr_buf_printf(b, "\\u%04x", *p);
-		else
-			r = fr_buf_append(b, p, 1);
-	}
-	return r ? r : fr_buf_append(b, "\"", 1);
+	return fr_json_str(b, s);
 }
 
 static int jts(struct fr_buf *b, uint64_t ts)

@@ -1,0 +1,121 @@
+/* cli_log.c - open a flight log given on the command line: a store
+ * directory or one segment file, for dump, stats and verify.
+ *
+ * Why: every reading command accepts both, reports damage the same way
+ * ("FILE: offset N: ...") and goes on with the other segments. */
+#include "cli/cli.h"
+#include "flightlog/flightlog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int read_file(const char *path, void **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	size_t n = (size_t)st.st_size;
+	char *p = malloc(n ? n : 1);
+	if (!p) {
+		close(fd);
+		return -ENOMEM;
+	}
+	size_t got = 0;
+	while (got < n) {
+		ssize_t k = read(fd, p + got, n - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	close(fd);
+	*buf = p;
+	*len = got;
+	return 0;
+}
+
+int cli_log_each(const char *path, uint32_t columns, cli_segment_fn fn, void *ctx, int *damaged)
+{
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		cli_error("%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	struct fl_read_opts ro = {.columns = columns};
+	if (!S_ISDIR(st.st_mode)) {
+		void *buf = NULL;
+		size_t len = 0;
+		int r = read_file(path, &buf, &len);
+		if (r < 0) {
+			cli_error("%s: %s", path, strerror(-r));
+			return r;
+		}
+		struct fl_segment *seg = NULL;
+		struct fl_error err = {0};
+		r = fl_segment_open_ex(buf, len, &ro, &seg, &err);
+		free(buf);
+		if (r < 0) {
+			char msg[256];
+			cli_error("%s: %s", path, fl_error_format(&err, msg, sizeof(msg)));
+			(*damaged)++;
+			return 0;
+		}
+		r = fn(seg, path, ctx);
+		fl_segment_free(seg);
+		return r;
+	}
+	struct fl_store *store;
+	int r = fl_store_open(path, &store);
+	if (r < 0) {
+		cli_error("%s: cannot open the flight log: %s", path, strerror(-r));
+		return r;
+	}
+	size_t n;
+	const struct fl_store_entry *ents = fl_store_entries(store, &n);
+	struct fl_store_entry *copy = malloc((n ? n : 1) * sizeof(*copy));
+	if (!copy) {
+		fl_store_close(store);
+		return -ENOMEM;
+	}
+	memcpy(copy, ents, n * sizeof(*copy));
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		char name[4200];
+		snprintf(name, sizeof(name), "%s/%s", path, copy[i].name);
+		void *buf = NULL;
+		size_t len = 0;
+		r = fl_store_read(store, copy[i].seq, &buf, &len);
+		if (r < 0) {
+			cli_error("%s: %s", name, strerror(-r));
+			(*damaged)++;
+			r = 0;
+			continue;
+		}
+		struct fl_segment *seg = NULL;
+		struct fl_error err = {0};
+		r = fl_segment_open_ex(buf, len, &ro, &seg, &err);
+		free(buf);
+		if (r < 0) {
+			char msg[256];
+			cli_error("%s: %s", name, fl_error_format(&err, msg, sizeof(msg)));
+			(*damaged)++;
+			r = 0;
+			continue;
+		}
+		r = fn(seg, name, ctx);
+		fl_segment_free(seg);
+	}
+	free(copy);
+	fl_store_close(store);
+	return r;
+}

@@ -1,0 +1,88 @@
+/* cmd_verify.c - `flightrec verify DIR`: checksums and the hash chain. */
+#include "cli/cli.h"
+#include "event/event.h"
+#include "flightlog/flightlog.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int cmd_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	bool json = false;
+	int o;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			printf("usage: flightrec verify DIR [--json]\n\n"
+			       "Check a flight log directory: every block checksum of every\n"
+			       "segment, and the hash chain that links each segment to the one\n"
+			       "before it, so a deleted, edited, reordered or swapped segment is\n"
+			       "found. Segments dropped by --max-disk are not damage: the chain\n"
+			       "starts at the anchor they left.\n\n"
+			       "Exit status: 0 intact, 1 damage found (the first damaged segment\n"
+			       "is named), 2 usage error.\n");
+			return EXIT_OK;
+		default:
+			fprintf(stderr, "Try 'flightrec verify --help'.\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		cli_error("verify: give one flight log directory");
+		return EXIT_USAGE;
+	}
+	const char *dir = argv[optind];
+	struct stat st;
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		cli_error("verify: %s is not a flight log directory", dir);
+		return EXIT_USAGE;
+	}
+	struct fl_store *store;
+	int r = fl_store_open(dir, &store);
+	if (r < 0) {
+		cli_error("verify: %s: %s", dir, strerror(-r));
+		return EXIT_FAIL;
+	}
+	struct fl_verify_result res = {0};
+	r = fl_store_verify(store, &res);
+	fl_store_close(store);
+	if (json) {
+		struct fr_buf b = {0};
+		fr_buf_append(&b, "{\"dir\":", 7);
+		fr_json_str(&b, dir);
+		fr_buf_printf(&b, ",\"ok\":%s,\"checked\":%llu", r == 0 ? "true" : "false",
+			      (unsigned long long)res.checked);
+		if (r != 0) {
+			fr_buf_append(&b, ",\"segment\":", 11);
+			fr_json_str(&b, res.name);
+			fr_buf_printf(&b, ",\"seq\":%llu,\"problem\":", (unsigned long long)res.seq);
+			fr_json_str(&b, res.msg);
+		}
+		fr_buf_append(&b, "}\n", 2);
+		if (b.data)
+			fputs(b.data, stdout);
+		fr_buf_free(&b);
+	}
+	if (r == 0) {
+		if (!json)
+			printf("%s: %llu segments intact, hash chain unbroken\n", dir, (unsigned long long)res.checked);
+		return EXIT_OK;
+	}
+	if (r == -EBADMSG) {
+		cli_error("verify: %s/%s: %s", dir, res.name, res.msg);
+		return EXIT_FAIL;
+	}
+	cli_error("verify: %s: %s", dir, strerror(-r));
+	return EXIT_FAIL;
+}

@@ -1,0 +1,75 @@
+/* recorder.h - the local recorder store: events in, durable segments out.
+ *
+ * Why: the sensor produces events; the recorder makes them survive. Every
+ * event goes into the open segment's writer and, in batches, into a
+ * crash-safe journal (flushed to the kernel at each batch, fsync'ed every
+ * `sync_ms`), so a kill -9 loses nothing the recorder had been given and a
+ * power loss loses at most the last sync interval. A segment is closed every
+ * `segment_events` events or `segment_seconds` seconds, then the disk cap is
+ * enforced, oldest segments first, with a `gap` event saying what went.
+ *
+ * The recorder emits its own records (`gap`) through on_event so that the
+ * caller can show them too; they are also stored. */
+#ifndef FLIGHTREC_RECORDER_H
+#define FLIGHTREC_RECORDER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "event/event.h"
+
+/* Defaults, justified in docs/FORMAT.md ("Closing segments"). */
+#define FR_RECORDER_SEGMENT_EVENTS 1000000u
+#define FR_RECORDER_SEGMENT_SECONDS 600u
+#define FR_RECORDER_SYNC_MS 1000u
+
+struct fr_recorder;
+
+struct fr_recorder_opts {
+	const char *dir;          /* the store directory (created if missing) */
+	const char *host;         /* for the recorder's own records */
+	uint64_t segment_events;  /* 0: FR_RECORDER_SEGMENT_EVENTS */
+	uint32_t segment_seconds; /* 0: FR_RECORDER_SEGMENT_SECONDS */
+	uint64_t max_disk_bytes;  /* 0: no cap */
+	uint32_t sync_ms;         /* 0: FR_RECORDER_SYNC_MS */
+	/* Called for each record the recorder itself creates (may be NULL). */
+	void (*on_event)(const struct fr_event *ev, void *ctx);
+	void *ctx;
+};
+
+/* What the start-up found, for the caller to report. */
+struct fr_recorder_start {
+	uint64_t segments;        /* closed segments already in the store */
+	uint64_t recovered_events;/* from an unclosed segment's journal */
+	uint64_t discarded_bytes; /* its torn tail */
+	uint64_t recovered_seq;   /* the segment they went into, or 0 */
+};
+
+/* Open the store, recover an unclosed segment if any (and record a `gap`
+ * event saying what was kept and what was discarded), start a journal.
+ * The caller owns *out (fr_recorder_close). */
+int fr_recorder_open(const struct fr_recorder_opts *opts, struct fr_recorder **out, struct fr_recorder_start *start);
+
+/* Add one event (copied). */
+int fr_recorder_add(struct fr_recorder *r, const struct fr_event *ev);
+
+/* Housekeeping, to call after each batch and at least every second: writes
+ * the batch to the journal, fsyncs when due, closes the segment when it is
+ * full or old, enforces the cap. now_ns: CLOCK_MONOTONIC. */
+int fr_recorder_tick(struct fr_recorder *r, uint64_t now_ns);
+
+/* Close the open segment now (if it has events). */
+int fr_recorder_close_segment(struct fr_recorder *r);
+
+/* Counters since open. */
+struct fr_recorder_stats {
+	uint64_t events, segments_closed, bytes_written, segments_dropped, bytes_dropped;
+};
+void fr_recorder_stats(const struct fr_recorder *r, struct fr_recorder_stats *out);
+
+/* Close the open segment, remove the journal, free. On a clean close
+ * nothing is left to recover. Returns the first error of the final close
+ * (the recorder is freed anyway). Accepts NULL. */
+int fr_recorder_close(struct fr_recorder *r);
+
+#endif
