@@ -34,6 +34,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -343,6 +344,10 @@ class SshHarness:
         self._closed = False
         self._lock = threading.Lock()
         atexit.register(self.close)
+        # a SIGTERM (prove's or a CI timeout's) cleans up too, through atexit
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL):
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
         _set_subreaper()
         self.my_ses = _sessionid(os.getpid())
         try:
