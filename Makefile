@@ -98,3 +98,27 @@ asan:
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+# --- flight log: libFuzzer target and benchmark (additive) ---
+# The fuzz build compiles the reader's sources with clang and libFuzzer, with
+# checksum checks disabled so mutations reach the decoders; it does not need
+# the BPF toolchain. scripts/fuzz.sh SECONDS runs it on fuzz/corpus/segment.
+FUZZ_BUILD := build-fuzz
+FUZZ_CFLAGS := -g -O1 -std=c17 -D_GNU_SOURCE -pthread -Isrc \
+	-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_LIB_SRCS := $(wildcard src/event/*.c) $(wildcard src/flightlog/*.c)
+
+fuzz: $(FUZZ_BUILD)/fuzz_segment
+
+$(FUZZ_BUILD)/fuzz_segment: fuzz/fuzz_segment.c $(FUZZ_LIB_SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_segment.c $(FUZZ_LIB_SRCS) -lzstd
+
+.PHONY: bench-flightlog
+bench-flightlog: $(BUILD)/flightlog_bench
+	$(BUILD)/flightlog_bench
+
+$(BUILD)/flightlog_bench: bench/flightlog_bench.c tests/unit/fl_testgen.h $(BUILD)/libflightrec.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libflightrec.a $(LDLIBS)

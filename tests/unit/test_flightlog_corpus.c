@@ -1,0 +1,136 @@
+/* test_flightlog_corpus.c - replay every fuzz corpus file through the reader.
+ *
+ * Why: inputs that once crashed the fuzzer are kept in fuzz/corpus/segment/
+ * as regression files (SQLite style); this runs them all through the normal
+ * (checksum-checking) reader and the journal recovery in every build,
+ * including ASan. seed-* files are valid segments and must decode fully.
+ * With FL_WRITE_CORPUS=DIR it (re)writes the seed files into DIR instead. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "flightlog/flightlog.h"
+#include "fl_testgen.h"
+#include "tap.h"
+
+static void write_seed(const char *dir, const char *name, struct gen *g, uint32_t flags)
+{
+	struct fl_writer *w;
+	struct fl_writer_opts o = {.flags = flags};
+	fl_writer_new(&o, &w);
+	for (size_t i = 0; i < g->n; i++)
+		fl_writer_add(w, &g->ev[i]);
+	void *buf;
+	size_t len;
+	uint8_t prev[FL_HASH_LEN] = {1, 2, 3};
+	fl_writer_finish(w, prev, 3, &buf, &len);
+	fl_writer_free(w);
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	FILE *f = fopen(p, "w");
+	fwrite(buf, 1, len, f);
+	fclose(f);
+	free(buf);
+}
+
+static int write_corpus(const char *dir)
+{
+	struct gen g = {.rng = 1};
+	write_seed(dir, "seed-empty.frl", &g, 0);
+	gen_build(&g, 40);
+	write_seed(dir, "seed-build.frl", &g, 0);
+	write_seed(dir, "seed-build-raw.frl", &g, FL_WRITER_RAW);
+	gen_free(&g);
+	g = (struct gen){.rng = 2};
+	gen_nginx(&g, 30);
+	write_seed(dir, "seed-nginx-raw.frl", &g, FL_WRITER_RAW);
+	gen_free(&g);
+	g = (struct gen){.rng = 3};
+	for (int i = 0; i < 12; i++) {
+		struct fr_event *e = gen_push(&g);
+		gen_random_event(&g, e, i & 1);
+		if (e->host && strlen(e->host) > 20) e->host = "h";
+		if (e->path && strlen(e->path) > 20) e->path = "/p";
+		if (e->path2 && strlen(e->path2) > 20) e->path2 = NULL;
+		if (e->cwd && strlen(e->cwd) > 20) e->cwd = "";
+		if (e->comm && strlen(e->comm) > 20) e->comm = "c";
+		if (e->exe && strlen(e->exe) > 20) e->exe = "/e";
+		if (e->target_comm && strlen(e->target_comm) > 20) e->target_comm = "t";
+		if (e->argv_len > 20) e->argv_len = 20;
+	}
+	write_seed(dir, "seed-random-raw.frl", &g, FL_WRITER_RAW);
+	/* a journal with two records */
+	char p[512];
+	snprintf(p, sizeof(p), "%s/seed-journal.frj", dir);
+	struct fl_journal *j;
+	if (fl_journal_create(p, &j) == 0) {
+		fl_journal_append(j, g.ev, 3);
+		fl_journal_append(j, g.ev + 3, 2);
+		fl_journal_close(j);
+	}
+	gen_free(&g);
+	return 0;
+}
+
+int main(void)
+{
+	const char *wr = getenv("FL_WRITE_CORPUS");
+	if (wr)
+		return write_corpus(wr);
+	const char *cands[] = {getenv("FL_CORPUS_DIR"), "fuzz/corpus/segment", "../fuzz/corpus/segment",
+			       "../../fuzz/corpus/segment"};
+	DIR *d = NULL;
+	const char *dir = NULL;
+	for (size_t i = 0; i < 4 && !d; i++)
+		if (cands[i] && (d = opendir(cands[i])))
+			dir = cands[i];
+	if (!d) {
+		printf("1..0 # SKIP corpus directory not found\n");
+		return 0;
+	}
+	struct dirent *de;
+	int files = 0, seeds_ok = 1;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char p[1024];
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		FILE *f = fopen(p, "rb");
+		if (!f)
+			continue;
+		fseek(f, 0, SEEK_END);
+		long n = ftell(f);
+		fseek(f, 0, SEEK_SET);
+		uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
+		size_t len = fread(buf, 1, n > 0 ? (size_t)n : 0, f);
+		fclose(f);
+		files++;
+		struct fl_segment *s;
+		struct fl_error err;
+		int r = fl_segment_open(buf, len, &s, &err), k = 0;
+		if (!r) {
+			struct fr_event ev;
+			while ((k = fl_segment_next(s, &ev)) == 1)
+				;
+			fl_segment_free(s);
+		}
+		struct fl_writer *w;
+		fl_writer_new(NULL, &w);
+		struct fl_journal_recovery rec;
+		int jr = fl_journal_recover_buf(buf, len, w, &rec);
+		fl_writer_free(w);
+		if (!strncmp(de->d_name, "seed-", 5)) {
+			int good = strstr(de->d_name, ".frj") ? jr == 0 && rec.events == 5 : r == 0 && k == 0;
+			if (!good) {
+				seeds_ok = 0;
+				printf("# seed %s did not decode (%d/%d/%d)\n", de->d_name, r, k, jr);
+			}
+		}
+		free(buf);
+	}
+	closedir(d);
+	ok(files > 0, "replayed %d corpus files from %s without a crash", files, dir);
+	ok(seeds_ok, "every seed-* file decodes cleanly");
+	return tap_done();
+}
