@@ -17,6 +17,8 @@ static const struct command commands[] = {
 	{"dump", cmd_dump, "print the events of a flight log"},
 	{"stats", cmd_stats, "summarise a flight log: events, bytes per event, kinds"},
 	{"verify", cmd_verify, "check a flight log's checksums and hash chain"},
+	{"sessions", cmd_sessions, "list logins and interactive shells (change windows)"},
+	{"show", cmd_show, "show a session's commands, processes and side effects"},
 };
 
 static void usage(FILE *f)

@@ -460,8 +460,10 @@ static __always_inline void drop(void)
 		struct sensor_pending *p = take();                                                        \
 		if (p) {                                                                                  \
 			struct task_struct *task = (struct task_struct *)bpf_get_current_task();          \
-			p->args[4] = BPF_CORE_READ(task, cred, uid.val);                                  \
-			p->args[5] = BPF_CORE_READ(task, cred, euid.val);                                 \
+			p->args[4] = BPF_CORE_READ(task, cred, uid.val) |                                 \
+				     (__u64)BPF_CORE_READ(task, cred, euid.val) << 32;                    \
+			p->args[5] = BPF_CORE_READ(task, cred, gid.val) |                                 \
+				     (__u64)BPF_CORE_READ(task, cred, egid.val) << 32;                    \
 		}                                                                                         \
 		return 0;                                                                                 \
 	}
@@ -951,12 +953,17 @@ static __always_inline int on_setuid_exit(long ret)
 {
 	struct sensor_pending *p = take();
 	if (p && ret == 0) {
-		struct sensor_event *e = new_event(SK_SETUID);
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		__u64 ids = BPF_CORE_READ(task, cred, uid.val) | (__u64)BPF_CORE_READ(task, cred, euid.val) << 32;
+		__u64 gids = BPF_CORE_READ(task, cred, gid.val) | (__u64)BPF_CORE_READ(task, cred, egid.val) << 32;
+		/* only real changes: sudo and su repeat the same ids many times */
+		struct sensor_event *e = ids != p->args[4] || gids != p->args[5] ? new_event(SK_SETUID) : NULL;
 		if (e) {
 			e->arg[0] = e->uid;
 			e->arg[1] = e->euid;
-			e->uid = p->args[4];
-			e->euid = p->args[5];
+			e->arg[2] = gids;
+			e->uid = (__u32)p->args[4];
+			e->euid = (__u32)(p->args[4] >> 32);
 			submit(e, 0);
 		}
 	}

@@ -318,11 +318,27 @@ static void end_session(struct fr_session_builder *sb, struct fr_session *s, uin
 
 /* ---- events ---- */
 
+/* Devices and per-process files are not persistent state: a terminal, a
+ * pty, /dev/null. (/proc/sys and /sys are kept: writing them reconfigures
+ * the kernel.) */
+static bool stateless_path(const char *p)
+{
+	if (!p)
+		return false;
+	if (!strncmp(p, "/dev/", 5))
+		return strncmp(p, "/dev/shm/", 9) && strncmp(p, "/dev/mqueue/", 12);
+	if (!strncmp(p, "/proc/", 6))
+		return strncmp(p, "/proc/sys/", 10) != 0;
+	return false;
+}
+
 static bool is_effect(const struct fr_event *ev)
 {
+	if (stateless_path(ev->path))
+		return false;
 	switch (ev->kind) {
 	case FR_EV_OPEN:
-		return (ev->flags & FR_O_ACCMODE) != 0; /* opens for writing only */
+		return (ev->flags & 01000) != 0; /* truncating opens: the rest show as modify */
 	case FR_EV_KILL: case FR_EV_SETUID: case FR_EV_MODIFY: case FR_EV_CREATE:
 	case FR_EV_DELETE: case FR_EV_RENAME: case FR_EV_LINK: case FR_EV_SYMLINK:
 	case FR_EV_MKDIR: case FR_EV_RMDIR: case FR_EV_CHMOD: case FR_EV_CHOWN:

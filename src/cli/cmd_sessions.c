@@ -1,0 +1,266 @@
+/* cmd_sessions.c - `flightrec sessions` and `flightrec show SESSION`:
+ * change windows and their command trees, built from a flight log.
+ *
+ * Why from the log: the flight log is the durable record, so sessions are
+ * rebuilt from it after any restart, by the same builder the server runs. */
+#include "cli/cli.h"
+#include "event/event.h"
+#include "flightlog/flightlog.h"
+#include "session/session.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_DATA "/var/lib/flightrec/log"
+
+static int feed_segment(struct fl_segment *seg, const char *name, void *arg)
+{
+	struct fr_session_builder *sb = arg;
+	struct fr_event ev;
+	int r;
+	while ((r = fl_segment_next(seg, &ev)) == 1) {
+		r = fr_session_builder_add(sb, &ev);
+		if (r < 0)
+			return r;
+	}
+	if (r < 0) {
+		char msg[256];
+		cli_error("%s: %s", name, fl_error_format(fl_segment_error(seg), msg, sizeof(msg)));
+	}
+	return 0;
+}
+
+static int build(const char *dir, struct fr_session_builder **out, int *damaged)
+{
+	struct fr_session_builder *sb;
+	int r = fr_session_builder_new(&sb);
+	if (r < 0)
+		return r;
+	r = cli_log_each(dir, 0, feed_segment, sb, damaged);
+	if (r < 0) {
+		fr_session_builder_free(sb);
+		return r;
+	}
+	*out = sb;
+	return 0;
+}
+
+/* "2026-11-22", "2026-11-22T10:00:00", "3h", "2d", "90m": UTC ns. */
+static int parse_since(const char *s, uint64_t *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end != s && (*end == 's' || *end == 'm' || *end == 'h' || *end == 'd') && !end[1]) {
+		double mult = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : 86400;
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		*out = (uint64_t)now.tv_sec * 1000000000ull - (uint64_t)(v * mult * 1e9);
+		return 0;
+	}
+	struct tm tm = {0};
+	const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!rest || *rest) {
+		memset(&tm, 0, sizeof(tm));
+		rest = strptime(s, "%Y-%m-%d", &tm);
+	}
+	if (!rest || (*rest && strcmp(rest, "Z")))
+		return -EINVAL;
+	*out = (uint64_t)timegm(&tm) * 1000000000ull;
+	return 0;
+}
+
+static int resolve_user(const char *u, uint32_t *auid)
+{
+	char *end;
+	unsigned long v = strtoul(u, &end, 10);
+	if (!*end && end != u) {
+		*auid = (uint32_t)v;
+		return 0;
+	}
+	struct passwd *pw = getpwnam(u);
+	if (!pw)
+		return -ENOENT;
+	*auid = pw->pw_uid;
+	return 0;
+}
+
+static void sessions_help(void)
+{
+	printf("usage: flightrec sessions [--data DIR] [--json] [--since T] [--user U]\n\n"
+	       "List the change windows found in a flight log: every login (ssh,\n"
+	       "console, su -l; anything pam_loginuid gives an audit session) and every\n"
+	       "other interactive shell. A session keeps its person's login uid (auid)\n"
+	       "through sudo and su.\n\n"
+	       "Options:\n"
+	       "  --data DIR   the directory `flightrec record --output` writes\n"
+	       "               (default " DEFAULT_DATA ")\n"
+	       "  --json       one JSON object per session (docs/EVENTS.md)\n"
+	       "  --since T    sessions active since T: 2026-11-22, 2026-11-22T10:00:00,\n"
+	       "               or a duration back from now: 90m, 3h, 7d\n"
+	       "  --user U     sessions of this login user (name or uid)\n\n"
+	       "Columns: id, user (auid), tty, client, start, end (open: still running),\n"
+	       "commands / with side effects, and '!' when events were lost.\n\n"
+	       "Exit status: 0 ok, 1 the log could not be read, 2 usage error.\n");
+}
+
+int cmd_sessions(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"data", required_argument, NULL, 'd'}, {"json", no_argument, NULL, 'j'},
+		{"since", required_argument, NULL, 's'}, {"user", required_argument, NULL, 'u'},
+		{"help", no_argument, NULL, 'h'},        {0},
+	};
+	const char *dir = DEFAULT_DATA;
+	bool json = false;
+	uint64_t since = 0;
+	uint32_t auid = FR_ID_UNSET;
+	bool by_user = false;
+	int o;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 's':
+			if (parse_since(optarg, &since) < 0) {
+				cli_error("sessions: --since needs a date (2026-11-22[T10:00:00]) or a duration (3h), not '%s'",
+					  optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'u':
+			if (resolve_user(optarg, &auid) < 0) {
+				cli_error("sessions: no such user '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			by_user = true;
+			break;
+		case 'h':
+			sessions_help();
+			return EXIT_OK;
+		default:
+			fprintf(stderr, "Try 'flightrec sessions --help'.\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		cli_error("sessions: unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	struct fr_session_builder *sb;
+	int damaged = 0;
+	int r = build(dir, &sb, &damaged);
+	if (r < 0)
+		return EXIT_FAIL;
+	struct fr_buf b = {0};
+	if (!json)
+		fr_buf_printf(&b, "%-28s %-10s %-7s %-16s %-19s %-19s %s\n", "ID", "USER", "TTY", "CLIENT", "START",
+			      "END", "CMDS/EFFECTS");
+	for (size_t i = 0; i < fr_session_count(sb); i++) {
+		const struct fr_session *s = fr_session_at(sb, i);
+		struct fr_session_summary sum;
+		fr_session_summarize(s, &sum);
+		if (by_user && sum.auid != auid)
+			continue;
+		if (since && sum.end_ns && sum.end_ns < since)
+			continue;
+		if (json) {
+			fr_session_summary_json(s, &b);
+			fr_buf_append(&b, "\n", 1);
+			continue;
+		}
+		char user[64] = "?", tty[32], client[64] = "-", t0[40], t1[40] = "(open)";
+		if (sum.auid != FR_ID_UNSET) {
+			struct passwd *pw = getpwuid(sum.auid);
+			snprintf(user, sizeof(user), "%s", pw ? pw->pw_name : "");
+			if (!pw)
+				snprintf(user, sizeof(user), "%u", sum.auid);
+		}
+		if (sum.client.family == 4)
+			snprintf(client, sizeof(client), "%u.%u.%u.%u", sum.client.bytes[0], sum.client.bytes[1],
+				 sum.client.bytes[2], sum.client.bytes[3]);
+		else if (sum.client.family == 6)
+			snprintf(client, sizeof(client), "ipv6");
+		fr_format_ts(sum.start_ns, t0, sizeof(t0));
+		if (sum.end_ns)
+			fr_format_ts(sum.end_ns, t1, sizeof(t1));
+		fr_buf_printf(&b, "%-28s %-10s %-7s %-16s %-19.19s %-19.19s %u/%u%s\n", sum.id, user,
+			      fr_tty_name(sum.tty, tty, sizeof(tty)) ? tty : "-", client, t0, t1, sum.commands,
+			      sum.commands_with_effects, sum.complete ? "" : " !");
+	}
+	if (b.data)
+		fputs(b.data, stdout);
+	fr_buf_free(&b);
+	fr_session_builder_free(sb);
+	return damaged ? EXIT_FAIL : EXIT_OK;
+}
+
+int cmd_show(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"data", required_argument, NULL, 'd'}, {"json", no_argument, NULL, 'j'},
+		{"all", no_argument, NULL, 'a'},         {"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *dir = DEFAULT_DATA;
+	bool json = false, all = false;
+	int o;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "ah", opts, NULL)) != -1) {
+		switch (o) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'a':
+			all = true;
+			break;
+		case 'h':
+			printf("usage: flightrec show SESSION [--data DIR] [--all] [--json]\n\n"
+			       "Print a session's tree: each command line as typed, with its time and\n"
+			       "exit status; under it the processes it started, and under each\n"
+			       "process its side effects (files, directories, ports, connections,\n"
+			       "signals). Commands that changed state are red on a terminal.\n\n"
+			       "  --data DIR  the flight log (default " DEFAULT_DATA ")\n"
+			       "  --all       also show commands with no side effects (ls, cd, grep)\n"
+			       "  --json      {\"session\", \"commands\", \"snapshots\"} (docs/EVENTS.md)\n\n"
+			       "Exit status: 0 ok, 1 no such session or unreadable log, 2 usage error.\n");
+			return EXIT_OK;
+		default:
+			fprintf(stderr, "Try 'flightrec show --help'.\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		cli_error("show: give one session id (see 'flightrec sessions')");
+		return EXIT_USAGE;
+	}
+	struct fr_session_builder *sb;
+	int damaged = 0;
+	if (build(dir, &sb, &damaged) < 0)
+		return EXIT_FAIL;
+	const struct fr_session *s = fr_session_find(sb, argv[optind]);
+	if (!s) {
+		cli_error("show: no session '%s' in %s (see 'flightrec sessions --data %s')", argv[optind], dir, dir);
+		fr_session_builder_free(sb);
+		return EXIT_FAIL;
+	}
+	struct fr_buf b = {0};
+	int r = json ? fr_session_tree_json(s, all, &b) : fr_session_tree_text(s, all, cli_color(stdout), &b);
+	if (r == 0 && b.data)
+		fputs(b.data, stdout);
+	fr_buf_free(&b);
+	fr_session_builder_free(sb);
+	return r < 0 || damaged ? EXIT_FAIL : EXIT_OK;
+}
