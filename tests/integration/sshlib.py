@@ -12,6 +12,22 @@ through a private sshd on a loopback port, and types into them.
         h.run("frbob", "touch /tmp/x/d")       # ssh frbob@127.0.0.1 CMD
         h.concurrent([("fralice", [...]), ("frbob", [...])])
 
+API (all on SshHarness; h.uids maps name -> uid, h.passwords name -> password):
+    SshHarness(users=None, log_level="VERBOSE", timeout=30)
+    h.session(user, lines, delay=0.3, timeout=None, marker=True) -> Result
+        log in with a pty, type each line at a prompt (su's and sudo's
+        password prompts are answered), wait for ssh to exit
+    h.concurrent([(user, lines), ...], delay, timeout, marker) -> [Result]
+    h.run(user, cmd, timeout=None) -> subprocess.CompletedProcess (no pty)
+    h.open(user, timeout=None, marker=True) -> Session, for step-by-step
+        control: s.line(text), s.expect(pred), s.send(raw), s.close() -> rc
+    h.log() (sshd's log), h.leftovers() (pids of the test users), h.close()
+    Result: .rc, .transcript (raw), .text (without escapes and CRs), .pid
+
+Before the first line, the harness waits for a prompt and then types
+`echo FRSSH_READY_$((6*7))` (marker=False: the prompt only); tests that look
+at the typed lines must expect it.
+
 Everything is bounded by timeouts; a session that does not answer in time is
 killed and raises SessionError (with the transcript so far). The harness stops
 its sshd and every process of the logins it made on close(), at exit, and on
@@ -217,9 +233,11 @@ class Session:
             pass
 
     # -- typing -----------------------------------------------------------
-    def wait_ready(self, timeout=None):
-        """Wait for the login shell to run commands: types a marker command
-        and waits for its output (not its echo)."""
+    def wait_ready(self, timeout=None, marker=True):
+        """Wait for the login shell to run commands: waits for a prompt, then
+        types a marker command (`echo FRSSH_READY_$((6*7))`, which bash's
+        history and the sensor's `line` events will show) and waits for its
+        output. marker=False: only the prompt (PS1 must end in "$ " or "# ")."""
         # first the prompt (or at most 10 s of anything else), so that the
         # marker is typed at a prompt; then the marker itself, which works
         # whatever PS1 is
@@ -228,6 +246,11 @@ class Session:
                                                         else timeout), start, soft=True)
         if self.eof:
             raise SessionError("%s: the login ended before a prompt" % self.user, self.buf)
+        if not marker:
+            if not PROMPT_RE.search(_clean(self.buf[start:])):
+                self.kill()
+                raise SessionError("%s: no prompt" % self.user, self.buf)
+            return
         start = len(self.buf)
         self.send(READY_CMD + "\r")
         ok = self.expect(lambda s: READY_OUT in s and PROMPT_RE.search(s), timeout, start,
@@ -545,20 +568,21 @@ class SshHarness:
         return argv
 
     # -- sessions ---------------------------------------------------------
-    def open(self, user, timeout=None):
+    def open(self, user, timeout=None, marker=True):
         """Log `user` in (interactive, with a pty) and wait until the shell
-        runs commands. Returns the Session; type with .line()."""
+        runs commands (see Session.wait_ready for marker). Returns the
+        Session; type with .line(text), end with .close()."""
         s = Session(self, user, self.timeout if timeout is None else timeout)
-        s.wait_ready()
+        s.wait_ready(marker=marker)
         return s
 
-    def session(self, user, lines, delay=0.3, timeout=None):
+    def session(self, user, lines, delay=0.3, timeout=None, marker=True):
         """Log in, type each line (waiting for the prompt, and `delay` seconds
         more, before each; answering password prompts from su/sudo), then wait
         for ssh to exit. A session whose lines do not end it is ended by
         closing ssh's stdin. Returns a Result; raises SessionError on a
         timeout."""
-        s = self.open(user, timeout)
+        s = self.open(user, timeout, marker)
         for ln in lines:
             time.sleep(delay)
             s.line(ln)
@@ -567,7 +591,7 @@ class SshHarness:
         s.close()
         return s.result()
 
-    def concurrent(self, specs, delay=0.3, timeout=None):
+    def concurrent(self, specs, delay=0.3, timeout=None, marker=True):
         """Run several sessions at once, one thread each. specs: a list of
         (user, lines). Returns their Results in the same order; raises the
         first SessionError."""
@@ -576,7 +600,7 @@ class SshHarness:
 
         def one(i, user, lines):
             try:
-                results[i] = self.session(user, lines, delay, timeout)
+                results[i] = self.session(user, lines, delay, timeout, marker)
             except BaseException as e:  # noqa: reported below
                 errors[i] = e
 
