@@ -11,24 +11,37 @@
 #     other's file exists): two sessions, two ses.
 #  4. `ssh frbob@127.0.0.1 touch d`: no pty, frbob's auid, its own ses.
 #
-# What the recorder shows along a login (observed with OpenSSH 9.2, Debian 12,
-# asserted below where it is the contract):
-#  - the sshd listener (`sshd -D ...`) and the connection's re-exec'd sshd
-#    before authentication: auid null, ses null (4294967295 unset), tty null.
-#  - pam_loginuid runs in the privileged monitor (`sshd: fralice [priv]`,
-#    uid 0): from then on it has auid = fralice, ses = S (a new number). The
-#    user's child (`sshd: fralice@pts/0`, uid fralice) is forked from it
-#    after that, so every event of the user's child has auid fralice, ses S;
-#    it has no controlling tty (tty null), and it forks the login shell.
+# What the recorder shows along a login (observed with OpenSSH 9.2, Debian 12;
+# asserted below where it is the contract), for the session builder:
+#  - the sshd listener (`sshd -D ...`): auid null, ses null, tty null. It
+#    accepts and forks; the child re-execs sshd (-R) and becomes the
+#    privileged monitor, `sshd: fralice [priv]`, uid 0.
+#  - the monitor's events before and during authentication (setuid to euid
+#    fralice and back, reading authorized_keys): auid null, ses null. Then
+#    pam_loginuid (PAM session) writes /proc/self/loginuid in the monitor: from
+#    that event on the monitor has auid fralice and a new ses S, while still
+#    uid 0. One process, two identities: the builder must take ses per event,
+#    not per process.
+#  - still in the monitor, as root with auid/ses S: pam_motd runs
+#    `sh -c ... run-parts /etc/update-motd.d` (uname), not typed by anyone.
+#  - the user's child, `sshd: fralice@pts/N` (forked by the monitor, then
+#    setuid to fralice): auid fralice, ses S, tty null. Its fork for the shell
+#    gets the pts (tty pts/N from the child's setsid/open of the pts, before
+#    the exec).
 #  - the login shell: exec of /usr/bin/bash with argv ["-bash"], uid fralice,
-#    auid fralice, ses S, tty pts/N (the connection's pts).
-#  - sudo -i keeps auid and ses (sudo's PAM stack has no pam_loginuid); with
-#    Debian's `Defaults use_pty` sudo opens a second pts, so the root shell and
-#    its children show tty pts/M, not the login's pts/N.
-#  - su - frbob keeps auid and ses too, and stays on the login's pts/N: the
-#    events after su have uid frbob, auid fralice, ses S.
-#  - every new ssh connection gets a new ses, whether or not it has a pty; a
+#    auid fralice, ses S, tty pts/N. Its .bash_logout runs clear_console.
+#  - sudo -i keeps auid and ses (sudo's PAM stack has no pam_loginuid). With
+#    Debian's `Defaults use_pty` sudo (on pts/N) forks a monitor that opens a
+#    new pts/M: the root shell and its children show uid 0, auid fralice,
+#    ses S, tty pts/M, not the login's pts/N. root's profile runs whatever it
+#    runs (on the dev VM, pyenv: ~200 processes) in the same ses.
+#  - su - frbob (setuid root: uid fralice, euid 0) keeps auid and ses and the
+#    login's pts/N; its child setuids to frbob and execs -bash: uid frbob,
+#    auid fralice, ses S.
+#  - every new ssh connection gets a new ses, with a pty or without; a
 #    non-interactive command has tty null.
+#  - the harness's first typed line is its ready marker
+#    (`echo FRSSH_READY_$((6*7))`), visible in the sensor's `line` events.
 import os
 import re
 import subprocess
