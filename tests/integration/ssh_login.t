@@ -18,9 +18,10 @@
 #    privileged monitor, `sshd: fralice [priv]`, uid 0.
 #  - the monitor's events before and during authentication (setuid to euid
 #    fralice and back, reading authorized_keys): auid null, ses null. Then
-#    pam_loginuid (PAM session) writes /proc/self/loginuid in the monitor: from
-#    that event on the monitor has auid fralice and a new ses S, while still
-#    uid 0. One process, two identities: the builder must take ses per event,
+#    pam_loginuid (PAM session) opens, truncates and writes
+#    /proc/<pid>/loginuid in the monitor (those three events: auid null, the
+#    modify event included); every later event of the monitor has auid
+#    fralice and a new ses S, while still uid 0. One process, two identities: the builder must take ses per event,
 #    not per process.
 #  - still in the monitor, as root with auid/ses S: pam_motd runs
 #    `sh -c ... run-parts /etc/update-motd.d` (uname), not typed by anyone.
