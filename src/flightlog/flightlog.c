@@ -55,12 +55,13 @@ enum ftype {
 	F_COMM,     /* ... comms */
 	F_PATH,     /* ... paths */
 	F_ARGV,     /* ... argvs (sets argv and argv_len) */
+	F_LINE,     /* ... lines */
 	F_ADDR,     /* 17 raw bytes: family, bytes[16] */
 };
 
-enum { D_HOST, D_COMM, D_PATH, D_ARGV, ND };
-static const uint32_t dict_type[ND] = {16, 17, 18, 19};
-static const char *const dict_name[ND] = {"hosts", "comms", "paths", "argvs"};
+enum { D_HOST, D_COMM, D_PATH, D_ARGV, D_LINE, ND };
+static const uint32_t dict_type[ND] = {16, 17, 18, 19, 20};
+static const char *const dict_name[ND] = {"hosts", "comms", "paths", "argvs", "lines"};
 
 struct field {
 	const char *name;
@@ -80,7 +81,7 @@ static const struct field ctx_fields[NCTX] = {
 	CF(host, F_HOST, FL_COL_NAMES),    CF(comm, F_COMM, FL_COL_NAMES),
 	CF(exe, F_PATH, FL_COL_NAMES),
 };
-#define NEV 25
+#define NEV 26
 static const struct field ev_fields[NEV] = {
 	CF(error, F_I32, FL_COL_DETAIL),       CF(path, F_PATH, FL_COL_PATHS),
 	CF(path2, F_PATH, FL_COL_PATHS),       CF(argv, F_ARGV, FL_COL_ARGV),
@@ -94,7 +95,7 @@ static const struct field ev_fields[NEV] = {
 	CF(proto, F_U32, FL_COL_DETAIL),       CF(port, F_U32, FL_COL_DETAIL),
 	CF(rport, F_U32, FL_COL_DETAIL),       CF(addr, F_ADDR, FL_COL_DETAIL),
 	CF(raddr, F_ADDR, FL_COL_DETAIL),      CF(count, F_U64, FL_COL_DETAIL),
-	CF(inode, F_U64, FL_COL_DETAIL),
+	CF(inode, F_U64, FL_COL_DETAIL),       CF(line, F_LINE, FL_COL_ARGV),
 };
 #undef CF
 
@@ -148,9 +149,9 @@ static inline void wrstr(struct fr_event *ev, unsigned off, const char *v) { mem
 
 static inline int dict_of(uint8_t type)
 {
-	return type == F_HOST ? D_HOST : type == F_COMM ? D_COMM : type == F_PATH ? D_PATH : D_ARGV;
+	return type == F_HOST ? D_HOST : type == F_COMM ? D_COMM : type == F_PATH ? D_PATH
+	     : type == F_LINE ? D_LINE : D_ARGV;
 }
-static inline int is_str(uint8_t type) { return type >= F_HOST && type <= F_ARGV; }
 
 /* ------------------------------------------------------------- pid map */
 
@@ -488,7 +489,8 @@ static int field_value(struct fl_writer *w, const struct fr_event *ev, const str
 		return str_ref(w, D_ARGV, ev->argv, ev->argv_len, base, v);
 	case F_HOST:
 	case F_COMM:
-	case F_PATH: {
+	case F_PATH:
+	case F_LINE: {
 		const char *s = rdstr(ev, f->off);
 		return str_ref(w, dict_of(f->type), s, s ? strlen(s) : 0, base, v);
 	}
@@ -1126,7 +1128,7 @@ static bool want_dict(uint32_t cols, int d)
 		return cols & FL_COL_NAMES;
 	case D_PATH:
 		return cols & (FL_COL_NAMES | FL_COL_PATHS);
-	default:
+	default: /* argvs, lines */
 		return cols & FL_COL_ARGV;
 	}
 }
@@ -1440,6 +1442,7 @@ static void set_field(struct fl_segment *g, struct fr_event *ev, const struct fi
 	case F_HOST:
 	case F_COMM:
 	case F_PATH:
+	case F_LINE:
 		if (v)
 			wrstr(ev, f->off, g->d[dict_of(f->type)].s[v - 1]);
 		break;

@@ -80,7 +80,7 @@ struct fl_segment;
 #define FL_COL_CTX    0x01u /* tid ppid uid euid auid ses tty cgroup pstart_ns */
 #define FL_COL_NAMES  0x02u /* host comm exe target_comm */
 #define FL_COL_PATHS  0x04u /* path path2 cwd */
-#define FL_COL_ARGV   0x08u /* argv argv_len */
+#define FL_COL_ARGV   0x08u /* argv argv_len line */
 #define FL_COL_DETAIL 0x10u /* every other kind-specific field */
 #define FL_COL_ALL    0x1fu
 #define FL_COL_NONE   0x100u /* summary only: fl_segment_next returns 0 */

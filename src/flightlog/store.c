@@ -546,6 +546,7 @@ int fl_event_flat_put(struct fl_bytes *b, const struct fr_event *e)
 	r |= fl_bytes_put(b, &e->raddr, 17);
 	r |= fl_put_varint(b, e->count);
 	r |= fl_put_varint(b, e->inode);
+	r |= put_str(b, e->line, e->line ? strlen(e->line) : 0);
 	return r ? -ENOMEM : 0;
 }
 
@@ -630,6 +631,8 @@ int fl_event_flat_get(const uint8_t **pp, const uint8_t *end, struct fr_event *o
 	}
 	if (!r)
 		r = fl_get_varint(&p, end, &e.inode);
+	if (!r)
+		r = get_str(&p, end, true, &e.line, NULL);
 	if (r)
 		return -EBADMSG;
 	*pp = p;

@@ -166,6 +166,7 @@ static inline void gen_random_event(struct gen *g, struct fr_event *e, int chaos
 	gen_addr(g, &e->raddr);
 	e->count = gen_num(g);
 	e->inode = gen_num(g);
+	e->line = gen_str(g);
 }
 
 /* A random stream mixing fully random events with copies of earlier ones
@@ -180,6 +181,8 @@ static inline void gen_random_stream(struct gen *g, size_t n, int chaos)
 			e->ts_ns += gen_below(g, 100000);
 			if (gen_below(g, 2))
 				e->path = gen_str(g);
+			if (gen_below(g, 4) == 0)
+				e->line = gen_str(g);
 			if (gen_below(g, 4) == 0)
 				e->pid = (uint32_t)gen_num(g);
 			if (gen_below(g, 4) == 0)

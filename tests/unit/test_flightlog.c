@@ -107,6 +107,7 @@ static void test_targeted(void)
 			e->path2 = vals[b];
 			e->cwd = vals[(a + 1) % 3];
 			e->target_comm = vals[(b + 1) % 3];
+			e->line = vals[(a + 2) % 3];
 			e->argv = a == 0 ? NULL : a == 1 ? "" : "a\0\0b\0";
 			e->argv_len = a == 2 ? 5 : 0;
 		}
@@ -118,7 +119,7 @@ static void test_targeted(void)
 	for (int k = 0; k < 40; k++) {
 		struct fr_event *e = gen_push(&g);
 		memset(e, 0xff, sizeof(*e));
-		e->host = e->comm = e->exe = e->path = e->path2 = e->cwd = e->target_comm = NULL;
+		e->host = e->comm = e->exe = e->path = e->path2 = e->cwd = e->target_comm = e->line = NULL;
 		e->argv = NULL;
 		e->argv_len = 0;
 		e->kind = k < 20 ? (uint32_t)k : UINT32_MAX - (uint32_t)k;

@@ -58,6 +58,7 @@ static int write_corpus(const char *dir)
 		if (e->exe && strlen(e->exe) > 20) e->exe = "/e";
 		if (e->target_comm && strlen(e->target_comm) > 20) e->target_comm = "t";
 		if (e->argv_len > 20) e->argv_len = 20;
+		if (e->line && strlen(e->line) > 20) e->line = "ls";
 	}
 	write_seed(dir, "seed-random-raw.frl", &g, FL_WRITER_RAW);
 	/* a journal with two records */
