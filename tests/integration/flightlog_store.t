@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+# The flight log on disk, through the real recorder: dump equals the live
+# --json stream byte for byte; stats and verify agree; segments close by
+# count; a kill -9 loses nothing the recorder had journaled and the restart
+# says what it recovered; the disk cap drops the oldest segments with a gap
+# record; damage (flipped byte, deleted, swapped segment) is found and named,
+# and the other segments still read.
+import glob
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+from frtest import FLIGHTREC, Recorder, Tap, run
+
+t = Tap()
+if os.geteuid() != 0:
+    t.bail("needs root (eBPF)")
+
+work = tempfile.mkdtemp(prefix="frtest-log-")
+
+
+def workload(tag, n=50):
+    d = os.path.join(work, tag)
+    os.makedirs(d, exist_ok=True)
+    subprocess.run(["/bin/bash", "-c",
+                    "cd %s && for i in $(seq %d); do echo $i > f$i; mv f$i g$i; done; rm -f g*" % (d, n)],
+                   check=True)
+
+
+def dump(path):
+    r = run([FLIGHTREC, "dump", "--json", path])
+    return r, [json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")]
+
+
+# 1. dump == record --json, stats, verify
+store = os.path.join(work, "log1")
+rec = Recorder("--output", store, "--segment-events", "400")
+workload("w1")
+rec.stop()
+live = open(rec.out_path).read()
+r = run([FLIGHTREC, "dump", "--json", store])
+t.eq(r.returncode, 0, "dump exits 0")
+t.ok(r.stdout == live, "dump --json is byte-identical to the live record --json stream (%d lines)"
+     % live.count("\n"))
+segs = sorted(glob.glob(os.path.join(store, "seg-*.frl")))
+t.ok(len(segs) >= 3, "segments close every 400 events (%d segments)" % len(segs))
+t.ok(not os.path.exists(os.path.join(store, "open.frj")), "a clean stop leaves no journal")
+r = run([FLIGHTREC, "stats", "--json", store])
+st = json.loads(r.stdout)
+evs = [json.loads(l) for l in live.splitlines()]
+t.ok(r.returncode == 0 and st["events"] == len(evs) and st["segments"] == len(segs)
+     and st["bytes"] == sum(os.path.getsize(s) for s in segs), "stats: events, segments and bytes", st)
+kinds = {}
+for e in evs:
+    kinds[e["event"]] = kinds.get(e["event"], 0) + 1
+t.eq(st["kinds"], kinds, "stats: counts per kind")
+r = run([FLIGHTREC, "stats", store])
+t.ok(r.returncode == 0 and "bytes per event" in r.stdout, "stats: text output", r.stdout)
+r = run([FLIGHTREC, "verify", store])
+t.ok(r.returncode == 0 and "intact" in r.stdout, "verify: intact", r)
+r = run([FLIGHTREC, "dump", "--json", segs[1]])
+t.ok(r.returncode == 0 and r.stdout and live.find(r.stdout) >= 0, "dump of one segment file", r.stderr)
+
+# 2. damage
+def damaged_copy(name):
+    d = os.path.join(work, name)
+    shutil.copytree(store, d)
+    return d, sorted(glob.glob(os.path.join(d, "seg-*.frl")))
+
+d, s = damaged_copy("flip")
+with open(s[1], "r+b") as f:
+    f.seek(os.path.getsize(s[1]) // 2)
+    b = f.read(1)
+    f.seek(-1, 1)
+    f.write(bytes([b[0] ^ 0x40]))
+r = run([FLIGHTREC, "verify", d])
+t.ok(r.returncode == 1 and os.path.basename(s[1]) in r.stderr, "verify: a flipped byte names its segment", r)
+r, got = dump(d)
+seg1 = run([FLIGHTREC, "dump", "--json", os.path.join(store, os.path.basename(s[1]))]).stdout.count("\n")
+t.ok(r.returncode == 1 and os.path.basename(s[1]) in r.stderr and "offset" in r.stderr,
+     "dump: the damaged segment is reported with file and offset", r.stderr)
+t.eq(len(got), len(evs) - seg1, "dump: every other segment still reads")
+
+d, s = damaged_copy("deleted")
+os.unlink(s[1])
+r = run([FLIGHTREC, "verify", d])
+t.ok(r.returncode == 1 and ("%012d" % 2) in r.stderr, "verify: a deleted segment is named", r)
+
+d, s = damaged_copy("swapped")
+tmp = s[0] + ".tmp"
+os.rename(s[0], tmp)
+os.rename(s[1], s[0])
+os.rename(tmp, s[1])
+r = run([FLIGHTREC, "verify", d])
+t.ok(r.returncode == 1 and "seg-" in r.stderr, "verify: swapped segments are found", r)
+
+junk = os.path.join(work, "junk.frl")
+with open(junk, "wb") as f:
+    f.write(b"this is not a flight log segment" * 10)
+r = run([FLIGHTREC, "dump", junk])
+t.ok(r.returncode == 1 and "junk.frl" in r.stderr and "offset" in r.stderr, "dump: a non-segment is a clear error",
+     r.stderr)
+r = run([FLIGHTREC, "dump", os.path.join(work, "nonexistent")])
+t.ok(r.returncode == 1 and "No such file" in r.stderr, "dump: a missing path is a clear error", r.stderr)
+
+# 3. kill -9: the journal keeps what the recorder was given
+store2 = os.path.join(work, "log2")
+rec = Recorder("--output", store2)
+workload("w2", 20)
+time.sleep(1.5)  # past a poll and a journal sync
+os.kill(rec.proc.pid, signal.SIGKILL)
+rec.proc.wait()
+t.ok(os.path.exists(os.path.join(store2, "open.frj")) and not glob.glob(os.path.join(store2, "seg-*")),
+     "after kill -9: an open journal, no closed segment")
+rec2 = Recorder("--output", store2)
+ev2 = rec2.stop()
+t.ok("recovered" in rec2.stderr(), "restart says it recovered the unclosed segment", rec2.stderr())
+gaps = [e for e in ev2 if e["event"] == "gap"]
+t.ok(len(gaps) == 1 and "recovered" in gaps[0]["reason"], "a gap record says what was recovered", gaps)
+r, got = dump(store2)
+created = {e["path"] for e in got if e["event"] == "create" and e.get("path", "").startswith(os.path.join(work, "w2"))}
+t.eq(len(created), 20, "all 20 creates made before the kill -9 are in the log")
+t.eq(run([FLIGHTREC, "verify", store2]).returncode, 0, "the recovered log verifies")
+
+# 4. disk cap
+store3 = os.path.join(work, "log3")
+rec = Recorder("--output", store3, "--segment-events", "300", "--max-disk", "40k")
+for i in range(6):
+    workload("w3-%d" % i, 60)
+rec.stop()
+total = sum(os.path.getsize(p) for p in glob.glob(os.path.join(store3, "seg-*.frl")))
+biggest = max(os.path.getsize(p) for p in glob.glob(os.path.join(store3, "seg-*.frl")))
+t.ok(total <= 40 * 1024 + biggest, "the store stays within the cap (+ the newest segment): %d bytes" % total)
+r, got = dump(store3)
+caps = [e for e in got if e["event"] == "gap" and "disk cap" in e["reason"]]
+t.ok(caps and all(e["count"] > 0 for e in caps), "gap records say what the cap dropped", caps[:2])
+t.ok(min(int(os.path.basename(p)[4:16]) for p in glob.glob(os.path.join(store3, "seg-*.frl"))) > 1,
+     "the oldest segments went first")
+t.eq(run([FLIGHTREC, "verify", store3]).returncode, 0, "a capped log still verifies")
+
+r = run([FLIGHTREC, "record", "--max-disk", "10G", "--json"])
+t.ok(r.returncode == 2 and "--output" in r.stderr, "--max-disk without --output is a usage error", r.stderr)
+r = run([FLIGHTREC, "record", "--output", store3, "--max-disk", "lots"])
+t.ok(r.returncode == 2 and "--max-disk" in r.stderr, "a bad size is a usage error", r.stderr)
+t.done()
