@@ -111,6 +111,10 @@ struct fr_session_builder {
 	VEC(struct fr_session *) sessions;
 	VEC(struct port) ports;   /* listening now */
 	VEC(struct node *) live;  /* all live nodes, for snapshots */
+	VEC(struct kill_ref {
+		struct node *node;
+		size_t effect;
+	}) kills;                 /* kill effects whose target has not exited */
 };
 
 static struct node **slot(struct fr_session_builder *sb, uint32_t pid)
@@ -416,20 +420,17 @@ static void on_exit_event(struct fr_session_builder *sb, struct node *n, const s
 	n->end_ns = ev->ts_ns;
 	n->exit_code = ev->code;
 	n->exit_signal = ev->signal;
-	/* signals that killed it */
-	if (ev->signal)
-		for (size_t i = 0; i < sb->sessions.n; i++) {
-			struct fr_session *s = sb->sessions.v[i];
-			for (size_t j = 0; j < s->nodes.n; j++) {
-				struct node *k = s->nodes.v[j];
-				for (size_t e = 0; e < k->effects.n; e++) {
-					struct effect *ef = &k->effects.v[e];
-					if (ef->ev->kind == FR_EV_KILL && ef->ev->target_pid == n->pid &&
-					    ef->ev->signal == ev->signal && !ef->ev->error && ef->ev->ts_ns <= ev->ts_ns)
-						ef->target_died = true;
-				}
-			}
+	/* the signals sent to it: did it die of one? */
+	for (size_t i = 0; i < sb->kills.n;) {
+		struct effect *ef = &sb->kills.v[i].node->effects.v[sb->kills.v[i].effect];
+		if (ef->ev->target_pid != n->pid) {
+			i++;
+			continue;
 		}
+		if (ev->signal && ef->ev->signal == ev->signal)
+			ef->target_died = true;
+		sb->kills.v[i] = sb->kills.v[--sb->kills.n];
+	}
 	unlink_node(sb, n);
 	if (n->sess && n->sess->leader == n)
 		end_session(sb, n->sess, ev->ts_ns);
@@ -536,8 +537,14 @@ int fr_session_builder_add(struct fr_session_builder *sb, const struct fr_event 
 		if (!e.ev)
 			return -ENOMEM;
 		r = VEC_PUSH(n->effects, e);
-		if (r < 0)
+		if (r < 0) {
 			free(e.ev);
+			return r;
+		}
+		if (ev->kind == FR_EV_KILL && !ev->error) {
+			struct kill_ref k = {.node = n, .effect = n->effects.n - 1};
+			r = VEC_PUSH(sb->kills, k);
+		}
 	}
 	return r;
 }
@@ -570,6 +577,7 @@ void fr_session_builder_free(struct fr_session_builder *sb)
 		free(s);
 	}
 	free(sb->sessions.v);
+	free(sb->kills.v);
 	free(sb->ports.v);
 	free(sb->live.v);
 	free(sb);
