@@ -135,6 +135,21 @@ def _ppid_map():
     return out
 
 
+UNSET = 4294967295  # loginuid and sessionid outside any login
+
+
+def _starttime(pid):
+    """When the process started, in clock ticks since boot."""
+    with open("/proc/%d/stat" % pid) as f:
+        st = f.read()
+    return int(st[st.rindex(")") + 2:].split()[19])
+
+
+def _now_ticks():
+    with open("/proc/uptime") as f:
+        return int(float(f.read().split()[0]) * os.sysconf("SC_CLK_TCK"))
+
+
 def _set_subreaper():
     """Orphans of the logins (sshd's per-user child outlives its monitor,
     sudo's pty monitor outlives sudo) come to us rather than to PID 1, which
@@ -373,6 +388,8 @@ class SshHarness:
             signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
         _set_subreaper()
         self.my_ses = _sessionid(os.getpid())
+        self.sessions = set()  # audit session ids of the logins seen
+        self.t0 = _now_ticks() - 1
         try:
             self._setup_users()
             self._start_sshd(log_level)
@@ -574,6 +591,8 @@ class SshHarness:
         Session; type with .line(text), end with .close()."""
         s = Session(self, user, self.timeout if timeout is None else timeout)
         s.wait_ready(marker=marker)
+        with self._lock:
+            self._login_pids()  # learns the new login's ses
         return s
 
     def session(self, user, lines, delay=0.3, timeout=None, marker=True):
@@ -629,34 +648,40 @@ class SshHarness:
                               capture_output=True, timeout=self.timeout if timeout is None else timeout)
 
     # -- cleanup ----------------------------------------------------------
-    def _login_pids(self, sessions=None):
-        """Every process of the logins this sshd made: its descendants, and
-        whatever shares their audit sessions (a `sleep &` that outlived its
-        shell). Returns (pids, sessions)."""
+    def _login_pids(self):
+        """Every process of the logins this sshd made: its descendants; the
+        orphans that came to us as subreaper (a `nohup sleep &` whose shell
+        has exited: our children in another audit session than ours) and
+        theirs; and whatever shares the audit session of any login seen so
+        far (self.sessions). Adds what it finds to self.sessions."""
         pp = _ppid_map()
         kids = {}
         for p, q in pp.items():
             kids.setdefault(q, []).append(p)
-        tree, todo = set(), [self.sshd.pid] if self.sshd else []
+        me = os.getpid()
+        mine = {s.proc.pid for s in self._sessions}
+        roots = [self.sshd.pid] if self.sshd else []
+        roots += [p for p in kids.get(me, []) if p not in mine and p not in roots
+                  and _sessionid(p) not in (None, UNSET, self.my_ses)]
+        tree, todo = set(roots), list(roots)
         while todo:
             p = todo.pop()
             for c in kids.get(p, []):
                 if c not in tree:
                     tree.add(c)
                     todo.append(c)
-        sessions = set(sessions or ()) | ({_sessionid(p) for p in tree} - {None, 4294967295})
-        if sessions:
-            for p in pp:
-                if p != os.getpid() and _sessionid(p) in sessions:
-                    tree.add(p)
-        return tree, sessions
+        self.sessions |= {_sessionid(p) for p in tree} - {None, UNSET, self.my_ses}
+        for p in pp:
+            if _sessionid(p) in self.sessions:
+                tree.add(p)
+        tree -= mine | {me}
+        return tree
 
     def _stop_sshd(self):
         if self.sshd is None:
             return
-        sessions = set()
         for sig in (signal.SIGTERM, signal.SIGKILL):
-            pids, sessions = self._login_pids(sessions)
+            pids = self._login_pids()
             for p in pids:
                 try:
                     os.kill(p, sig)
@@ -664,6 +689,8 @@ class SshHarness:
                     pass
             if self.sshd.poll() is None:
                 self.sshd.send_signal(sig)
+            if pids:
+                self.reap()
             end = time.time() + 5
             while time.time() < end:
                 gone = self.sshd.poll() is not None and all(self._is_zombie(p) for p in pids)
@@ -690,7 +717,7 @@ class SshHarness:
         for p, q in _ppid_map().items():
             if q != me or p in mine or not self._is_zombie(p):
                 continue
-            if _sessionid(p) in (None, self.my_ses):
+            if _sessionid(p) in (None, UNSET, self.my_ses):
                 continue
             try:
                 os.waitpid(p, os.WNOHANG)
@@ -707,19 +734,23 @@ class SshHarness:
             return True
 
     def leftovers(self):
-        """Processes of the test users still running (for the test to check)."""
+        """Live processes this harness's logins left behind (for the test to
+        check after close()): those in the audit session of a login it saw,
+        and those of the test users started since the harness was made."""
         uids = set(self.uids.values())
         out = []
         for d in os.listdir("/proc"):
-            if not d.isdigit():
+            if not d.isdigit() or self._is_zombie(int(d)):
                 continue
+            p = int(d)
             try:
-                st = os.stat("/proc/" + d)
-                if st.st_uid in uids and not self._is_zombie(int(d)):
-                    out.append(int(d))
+                if _sessionid(p) in self.sessions:
+                    out.append(p)
+                elif os.stat("/proc/" + d).st_uid in uids and _starttime(p) >= self.t0:
+                    out.append(p)
             except OSError:
                 pass
-        return out
+        return sorted(out)
 
     def close(self):
         with self._lock:
