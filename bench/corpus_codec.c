@@ -1,0 +1,349 @@
+/* corpus_codec.c - the flight log codec measured on a recorded corpus, for
+ * bench/corpus.
+ *
+ * Why: bench/corpus records real workloads with `flightrec record`; this
+ * tool takes the segment files it wrote and reports (as JSON on stdout)
+ * where their bytes go, per block (parsed from the block table as
+ * docs/FORMAT.md specifies, independently of the library's structs), and
+ * how fast the library decodes and re-encodes them on one core.
+ *
+ * Usage:
+ *   corpus_codec blocks [--exclude-kinds K,K,..] SEG...
+ *       per-block stored/raw sizes summed over the segments. With
+ *       --exclude-kinds the events are decoded, the listed kinds dropped,
+ *       and the rest re-encoded (same segmentation, default level) first.
+ *   corpus_codec speed [--seconds S] [--cpu N] SEG...
+ *       decode (fl_segment_open + fl_segment_next over every segment, in
+ *       memory) and encode (fl_writer_add + fl_writer_finish of the decoded
+ *       events, same segmentation) at FL_DEFAULT_LEVEL, 3 and 9; each
+ *       repeated until S seconds (default 1) have passed, pinned to CPU N
+ *       (default: the last one).
+ * Exit status: 0 ok, 1 a segment failed to decode or re-encode, 2 usage.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "event/event.h"
+#include "flightlog/flightlog.h"
+
+struct seg {
+	const char *name;
+	uint8_t *buf;
+	size_t len;
+	struct fr_event **ev; /* decoded copies (fr_event_dup) */
+	size_t n;
+};
+
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void die(const char *fmt, const char *a, const char *b)
+{
+	fprintf(stderr, "corpus_codec: ");
+	fprintf(stderr, fmt, a, b);
+	fprintf(stderr, "\n");
+	exit(1);
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+static void load(struct seg *s)
+{
+	FILE *f = fopen(s->name, "rb");
+	if (!f)
+		die("%s: %s", s->name, strerror(errno));
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	s->buf = malloc(n > 0 ? (size_t)n : 1);
+	if (!s->buf || fread(s->buf, 1, (size_t)n, f) != (size_t)n)
+		die("%s: %s", s->name, "read failed");
+	fclose(f);
+	s->len = (size_t)n;
+}
+
+/* Decode a segment into owned copies of its events. */
+static void decode_copy(struct seg *s, const uint32_t *exclude, size_t nex)
+{
+	struct fl_segment *sg;
+	struct fl_error err;
+	char eb[200];
+	if (fl_segment_open(s->buf, s->len, &sg, &err))
+		die("%s: %s", s->name, fl_error_format(&err, eb, sizeof(eb)));
+	size_t cap = fl_segment_info(sg)->event_count + 1;
+	s->ev = malloc(cap * sizeof(*s->ev));
+	s->n = 0;
+	struct fr_event ev;
+	int r;
+	while ((r = fl_segment_next(sg, &ev)) == 1) {
+		int skip = 0;
+		for (size_t i = 0; i < nex; i++)
+			skip |= ev.kind == exclude[i];
+		if (skip)
+			continue;
+		if (s->n == cap)
+			die("%s: %s", s->name, "more events than the summary says");
+		s->ev[s->n++] = fr_event_dup(&ev);
+		if (!s->ev[s->n - 1])
+			die("%s: %s", s->name, "out of memory");
+	}
+	if (r < 0)
+		die("%s: %s", s->name, fl_error_format(fl_segment_error(sg), eb, sizeof(eb)));
+	fl_segment_free(sg);
+}
+
+/* Encode the segment's events; returns the encoded size. *out (if not
+ * NULL) gets the buffer, else it is freed. */
+static size_t encode(struct fl_writer *w, struct seg *s, uint64_t seq, uint8_t **out)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (fl_writer_add(w, s->ev[i]))
+			die("%s: %s", s->name, "fl_writer_add failed");
+	void *buf;
+	size_t len;
+	if (fl_writer_finish(w, NULL, seq, &buf, &len))
+		die("%s: %s", s->name, "fl_writer_finish failed");
+	if (out)
+		*out = buf;
+	else
+		free(buf);
+	return len;
+}
+
+/* ---- blocks ---- */
+
+static const char *ctx_names[12] = {"tid", "ppid", "uid", "euid", "auid", "ses", "tty", "cgroup",
+				    "pstart", "host", "comm", "exe"};
+static const char *ev_names[26] = {"error", "path", "path2", "argv", "cwd", "trunc", "flags",
+				   "mode", "owner", "group", "length", "child_pid", "target_pid",
+				   "target_comm", "signal", "code", "new_uid", "new_euid", "proto",
+				   "port", "rport", "addr", "raddr", "count", "inode", "line"};
+
+static void type_name(uint32_t t, char *b, size_t n)
+{
+	static const char *fixed[] = {[1] = "summary", [16] = "dict:hosts", [17] = "dict:comms",
+				      [18] = "dict:paths", [19] = "dict:argvs", [20] = "dict:lines",
+				      [32] = "kind", [33] = "ts", [34] = "pid", [35] = "pid-new",
+				      [36] = "ctx-mask", [37] = "ev-mask"};
+	if (t < sizeof(fixed) / sizeof(fixed[0]) && fixed[t])
+		snprintf(b, n, "%s", fixed[t]);
+	else if (t >= 48 && t < 60)
+		snprintf(b, n, "ctx:%s", ctx_names[t - 48]);
+	else if (t >= 64 && t < 90)
+		snprintf(b, n, "ev:%s", ev_names[t - 64]);
+	else
+		snprintf(b, n, "type%u", t);
+}
+
+#define NTYPES 256
+struct tally {
+	uint64_t events, bytes, segments, overhead; /* overhead: header + table */
+	uint64_t stored[NTYPES], raw[NTYPES], items[NTYPES];
+};
+
+/* Parse the header and block table per docs/FORMAT.md section 2. */
+static void tally_segment(struct tally *t, const char *name, const uint8_t *b, size_t len)
+{
+	if (len < 128 || memcmp(b, "FRLOGSEG", 8))
+		die("%s: %s", name, "not a segment");
+	uint64_t events = le64(b + 64);
+	uint32_t nblocks = le32(b + 88);
+	uint64_t table = le64(b + 96);
+	if (table + (uint64_t)nblocks * 40 > len)
+		die("%s: %s", name, "block table out of bounds");
+	t->segments++;
+	t->events += events;
+	t->bytes += len;
+	t->overhead += table + (uint64_t)nblocks * 40;
+	for (uint32_t i = 0; i < nblocks; i++) {
+		const uint8_t *d = b + table + 40 * (uint64_t)i;
+		uint32_t type = le32(d);
+		if (type >= NTYPES)
+			type = NTYPES - 1;
+		t->stored[type] += le64(d + 16);
+		t->raw[type] += le64(d + 24);
+		t->items[type] += le32(d + 36);
+	}
+}
+
+static void print_tally(const struct tally *t)
+{
+	printf("{\"segments\":%llu,\"events\":%llu,\"bytes\":%llu,\"header_and_table\":%llu,\"blocks\":[",
+	       (unsigned long long)t->segments, (unsigned long long)t->events,
+	       (unsigned long long)t->bytes, (unsigned long long)t->overhead);
+	int first = 1;
+	for (uint32_t ty = 0; ty < NTYPES; ty++) {
+		if (!t->stored[ty] && !t->raw[ty])
+			continue;
+		char nm[32];
+		type_name(ty, nm, sizeof(nm));
+		printf("%s{\"type\":%u,\"name\":\"%s\",\"stored\":%llu,\"raw\":%llu,\"items\":%llu}",
+		       first ? "" : ",", ty, nm, (unsigned long long)t->stored[ty],
+		       (unsigned long long)t->raw[ty], (unsigned long long)t->items[ty]);
+		first = 0;
+	}
+	printf("]}\n");
+}
+
+static int cmd_blocks(int argc, char **argv)
+{
+	uint32_t ex[64];
+	size_t nex = 0;
+	int i = 0;
+	if (i < argc && !strcmp(argv[i], "--exclude-kinds") && i + 1 < argc) {
+		char *p = argv[i + 1];
+		while (*p && nex < 64) {
+			ex[nex++] = (uint32_t)strtoul(p, &p, 10);
+			if (*p == ',')
+				p++;
+		}
+		i += 2;
+	}
+	struct tally *t = calloc(1, sizeof(*t));
+	struct fl_writer *w = NULL;
+	if (nex && fl_writer_new(NULL, &w))
+		die("%s%s", "fl_writer_new failed", "");
+	for (; i < argc; i++) {
+		struct seg s = {.name = argv[i]};
+		load(&s);
+		if (!nex) {
+			tally_segment(t, s.name, s.buf, s.len);
+		} else {
+			decode_copy(&s, ex, nex);
+			uint8_t *out;
+			size_t len = encode(w, &s, t->segments + 1, &out);
+			tally_segment(t, s.name, out, len);
+			free(out);
+			for (size_t k = 0; k < s.n; k++)
+				free(s.ev[k]);
+			free(s.ev);
+		}
+		free(s.buf);
+	}
+	print_tally(t);
+	fl_writer_free(w);
+	free(t);
+	return 0;
+}
+
+/* ---- speed ---- */
+
+static int cmd_speed(int argc, char **argv)
+{
+	double secs = 1.0;
+	long cpu = sysconf(_SC_NPROCESSORS_ONLN) - 1;
+	int i = 0;
+	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+		if (!strcmp(argv[i], "--seconds"))
+			secs = atof(argv[i + 1]);
+		else if (!strcmp(argv[i], "--cpu"))
+			cpu = atol(argv[i + 1]);
+		else
+			return 2;
+	}
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET((int)cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("sched_setaffinity: %s%s", strerror(errno), "");
+	size_t nseg = (size_t)(argc - i);
+	struct seg *segs = calloc(nseg + 1, sizeof(*segs));
+	uint64_t events = 0, bytes = 0;
+	for (size_t k = 0; k < nseg; k++) {
+		segs[k].name = argv[i + (int)k];
+		load(&segs[k]);
+		decode_copy(&segs[k], NULL, 0);
+		events += segs[k].n;
+		bytes += segs[k].len;
+	}
+	/* decode */
+	uint64_t dec = 0;
+	int reps = 0;
+	double t0 = now(), t1;
+	do {
+		for (size_t k = 0; k < nseg; k++) {
+			struct fl_segment *sg;
+			if (fl_segment_open(segs[k].buf, segs[k].len, &sg, NULL))
+				die("%s: %s", segs[k].name, "open failed");
+			struct fr_event ev;
+			int r;
+			while ((r = fl_segment_next(sg, &ev)) == 1)
+				dec++;
+			if (r < 0)
+				die("%s: %s", segs[k].name, "decode failed");
+			fl_segment_free(sg);
+		}
+		reps++;
+		t1 = now();
+	} while (t1 - t0 < secs);
+	if (dec != events * (uint64_t)reps)
+		die("%s%s", "decode count mismatch", "");
+	printf("{\"cpu\":%ld,\"segments\":%zu,\"events\":%llu,\"bytes\":%llu,"
+	       "\"decode\":{\"reps\":%d,\"seconds\":%.4f,\"events_per_s\":%.0f},\"encode\":[",
+	       cpu, nseg, (unsigned long long)events, (unsigned long long)bytes, reps, t1 - t0,
+	       (double)dec / (t1 - t0));
+	int levels[3] = {FL_DEFAULT_LEVEL, 3, 9};
+	for (int l = 0; l < 3; l++) {
+		struct fl_writer *w;
+		struct fl_writer_opts o = {.level = levels[l]};
+		if (fl_writer_new(&o, &w))
+			die("%s%s", "fl_writer_new failed", "");
+		uint64_t enc = 0, out = 0;
+		reps = 0;
+		t0 = now();
+		do {
+			out = 0;
+			for (size_t k = 0; k < nseg; k++) {
+				out += encode(w, &segs[k], k + 1, NULL);
+				enc += segs[k].n;
+			}
+			reps++;
+			t1 = now();
+		} while (t1 - t0 < secs);
+		fl_writer_free(w);
+		printf("%s{\"level\":%d,\"reps\":%d,\"seconds\":%.4f,\"events_per_s\":%.0f,\"bytes\":%llu}",
+		       l ? "," : "", levels[l], reps, t1 - t0, (double)enc / (t1 - t0),
+		       (unsigned long long)out);
+	}
+	printf("]}\n");
+	for (size_t k = 0; k < nseg; k++) {
+		for (size_t e = 0; e < segs[k].n; e++)
+			free(segs[k].ev[e]);
+		free(segs[k].ev);
+		free(segs[k].buf);
+	}
+	free(segs);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "blocks"))
+		return cmd_blocks(argc - 2, argv + 2);
+	if (argc >= 2 && !strcmp(argv[1], "speed"))
+		return cmd_speed(argc - 2, argv + 2);
+	fprintf(stderr, "usage: corpus_codec blocks [--exclude-kinds K,..] SEG...\n"
+			"       corpus_codec speed [--seconds S] [--cpu N] SEG...\n");
+	return 2;
+}
