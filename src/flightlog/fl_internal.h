@@ -176,10 +176,18 @@ _Static_assert(sizeof(struct fl_block_desc) == 40, "block descriptor size");
 #define FL_JOURNAL_MAGIC "FRJOURN1"
 struct fl_journal_header {
 	uint8_t magic[8];          /* "FRJOURN1" */
-	uint32_t version;          /* 1 */
-	uint32_t header_crc;       /* CRC32C of the first 12 bytes */
+	uint32_t version;          /* 1 or 2 */
+	uint32_t header_crc;       /* v1: CRC32C of bytes 0..11; v2: of 0..11 and 16..23 */
 } __attribute__((packed));
 _Static_assert(sizeof(struct fl_journal_header) == 16, "journal header size");
+/* Version 2 appends the seq the journal's segment will take, so that a
+ * journal whose segment was already written (a crash between the two) is
+ * recognised and not recovered twice. */
+struct fl_journal_header_v2 {
+	struct fl_journal_header h;
+	uint64_t seq;
+} __attribute__((packed));
+_Static_assert(sizeof(struct fl_journal_header_v2) == 24, "journal v2 header size");
 
 struct fl_journal_rec {
 	uint32_t payload_len;      /* bytes after this 12-byte record header */

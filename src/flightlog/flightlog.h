@@ -196,8 +196,11 @@ int fl_store_enforce_cap(struct fl_store *st, uint64_t max_bytes, struct fl_drop
 struct fl_journal;
 #define FL_JOURNAL_NAME "open.frj"
 
-/* Create (truncating) a journal file. Caller owns *out (fl_journal_close). */
+/* Create (truncating) a journal file. Caller owns *out (fl_journal_close).
+ * fl_journal_create_seq also records the seq its segment will take (the
+ * store's next seq): recovery then skips a journal whose segment exists. */
 int fl_journal_create(const char *path, struct fl_journal **out);
+int fl_journal_create_seq(const char *path, uint64_t seq, struct fl_journal **out);
 /* Append n events as one checksummed record (buffered in the kernel; call
  * fl_journal_sync to make it durable). */
 int fl_journal_append(struct fl_journal *j, const struct fr_event *evs, size_t n);
@@ -205,6 +208,8 @@ int fl_journal_sync(struct fl_journal *j);
 void fl_journal_close(struct fl_journal *j);
 
 struct fl_journal_recovery {
+	uint64_t seq;              /* the seq the journal was for (0: unknown, v1) */
+	bool already_closed;       /* its segment exists: nothing was recovered */
 	uint64_t records, events;  /* kept */
 	uint64_t valid_bytes;      /* length of the valid prefix */
 	uint64_t discarded_bytes;  /* torn / corrupt tail */

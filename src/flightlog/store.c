@@ -645,7 +645,7 @@ struct fl_journal {
 	struct fl_bytes buf;
 };
 
-int fl_journal_create(const char *path, struct fl_journal **out)
+int fl_journal_create_seq(const char *path, uint64_t seq, struct fl_journal **out)
 {
 	struct fl_journal *j = calloc(1, sizeof(*j));
 	if (!j)
@@ -656,10 +656,12 @@ int fl_journal_create(const char *path, struct fl_journal **out)
 		free(j);
 		return r;
 	}
-	struct fl_journal_header h;
-	memcpy(h.magic, FL_JOURNAL_MAGIC, 8);
-	h.version = htole32(1);
-	h.header_crc = htole32(fl_crc32c(0, &h, 12));
+	struct fl_journal_header_v2 h;
+	memcpy(h.h.magic, FL_JOURNAL_MAGIC, 8);
+	h.h.version = htole32(2);
+	h.seq = htole64(seq);
+	uint32_t crc = fl_crc32c(0, &h, 12);
+	h.h.header_crc = htole32(fl_crc32c(crc, &h.seq, 8));
 	int r = write_all(j->fd, &h, sizeof(h));
 	if (!r && fsync(j->fd) < 0)
 		r = -errno;
@@ -669,6 +671,11 @@ int fl_journal_create(const char *path, struct fl_journal **out)
 	}
 	*out = j;
 	return 0;
+}
+
+int fl_journal_create(const char *path, struct fl_journal **out)
+{
+	return fl_journal_create_seq(path, 0, out);
 }
 
 int fl_journal_append(struct fl_journal *j, const struct fr_event *evs, size_t n)
@@ -717,14 +724,21 @@ int fl_journal_recover_buf(const void *vbuf, size_t len, struct fl_writer *w,
 {
 	const uint8_t *buf = vbuf;
 	struct fl_journal_recovery rec = {0};
-	if (len < sizeof(struct fl_journal_header) || memcmp(buf, FL_JOURNAL_MAGIC, 8) ||
-	    fl_le32_get(buf + 8) != 1 || fl_crc32c(0, buf, 12) != fl_le32_get(buf + 12)) {
+	uint32_t version = len >= sizeof(struct fl_journal_header) ? fl_le32_get(buf + 8) : 0;
+	size_t hlen = version == 2 ? sizeof(struct fl_journal_header_v2) : sizeof(struct fl_journal_header);
+	uint32_t crc = len >= hlen ? fl_crc32c(0, buf, 12) : 0;
+	if (version == 2 && len >= hlen)
+		crc = fl_crc32c(crc, buf + 16, 8);
+	if (len < hlen || memcmp(buf, FL_JOURNAL_MAGIC, 8) || (version != 1 && version != 2) ||
+	    crc != fl_le32_get(buf + 12)) {
 		rec.discarded_bytes = len;
 		if (out)
 			*out = rec;
 		return -EBADMSG;
 	}
-	size_t pos = sizeof(struct fl_journal_header);
+	if (version == 2)
+		rec.seq = fl_le64_get(buf + 16);
+	size_t pos = hlen;
 	struct fr_event *evs = NULL;
 	size_t cap = 0;
 	int r = 0;
@@ -813,7 +827,18 @@ int fl_store_recover_journal(struct fl_store *st, struct fl_journal_recovery *re
 	r = fl_journal_recover(path, w, &rr);
 	if (r == -EBADMSG)
 		r = 0; /* bad header: nothing to keep, discard */
-	if (!r && fl_writer_count(w))
+	if (!r && rr.seq) {
+		/* a crash after its segment was written but before the journal
+		 * was removed: the events are already in that segment */
+		uint64_t next = 0;
+		uint8_t prev[FL_HASH_LEN];
+		r = fl_store_tip(st, &next, prev);
+		if (!r && next > rr.seq) {
+			rr.already_closed = true;
+			rr.records = rr.events = 0;
+		}
+	}
+	if (!r && !rr.already_closed && fl_writer_count(w))
 		r = fl_store_append(st, w, &seq);
 	fl_writer_free(w);
 	if (r)

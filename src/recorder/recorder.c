@@ -80,13 +80,20 @@ static int own_record(struct fr_recorder *r, uint32_t kind, uint64_t count, cons
 	return fr_recorder_add(r, &ev);
 }
 
+/* The journal names the seq its segment will take, so that a crash between
+ * writing that segment and removing the journal recovers nothing twice. */
 static int new_journal(struct fr_recorder *r)
 {
 	char path[4096];
+	uint64_t next = 0;
+	uint8_t prev[FL_HASH_LEN];
 	fl_journal_close(r->journal);
 	r->journal = NULL;
+	int e = fl_store_tip(r->store, &next, prev);
+	if (e < 0)
+		return e;
 	fl_store_journal_path(r->store, path, sizeof(path));
-	return fl_journal_create(path, &r->journal);
+	return fl_journal_create_seq(path, next, &r->journal);
 }
 
 int fr_recorder_close_segment(struct fr_recorder *r)
@@ -207,7 +214,15 @@ int fr_recorder_open(const struct fr_recorder_opts *opts, struct fr_recorder **o
 	if (e < 0)
 		goto cleanup;
 	r->last_sync_ns = mono_ns();
-	if (rec.events || rec.discarded_bytes) {
+	if (rec.already_closed) {
+		char reason[160];
+		snprintf(reason, sizeof(reason),
+			 "removed the journal of segment %llu after an unclean stop: the segment had been written",
+			 (unsigned long long)rec.seq);
+		e = own_record(r, FR_EV_GAP, 0, reason);
+		if (e < 0)
+			goto cleanup;
+	} else if (rec.events || rec.discarded_bytes) {
 		char reason[256];
 		if (rec.events)
 			snprintf(reason, sizeof(reason),

@@ -273,12 +273,53 @@ static void test_journal(void)
 		struct fl_writer *w2;
 		fl_writer_new(NULL, &w2);
 		int r = fl_journal_recover_buf(jb, cut, w2, &rec);
-		if (cut < 16 ? r != -EBADMSG : (r || rec.valid_bytes + rec.discarded_bytes != cut ||
+		if (cut < 24 ? r != -EBADMSG : (r || rec.valid_bytes + rec.discarded_bytes != cut ||
 						 fl_writer_count(w2) != rec.events || rec.events % 30))
 			all = 0;
 		fl_writer_free(w2);
 	}
 	ok(all, "recovery of a journal cut at any point keeps whole records only");
+
+	/* a journal whose segment was written before a crash is not recovered
+	 * twice: the v2 header names the segment's seq */
+	{
+		char d2[] = "/tmp/fl-jseq-XXXXXX";
+		mkdtemp(d2);
+		struct fl_store *st2;
+		fl_store_open(d2, &st2);
+		char jp2[4200];
+		fl_store_journal_path(st2, jp2, sizeof(jp2));
+		struct fl_journal *j2;
+		ok(!fl_journal_create_seq(jp2, 1, &j2), "journal for seq 1");
+		fl_journal_append(j2, g.ev, 30);
+		fl_journal_sync(j2);
+		fl_journal_close(j2);
+		struct fl_writer *w3;
+		fl_writer_new(NULL, &w3);
+		for (int k = 0; k < 30; k++)
+			fl_writer_add(w3, &g.ev[k]);
+		uint64_t s3 = 0;
+		ok(!fl_store_append(st2, w3, &s3) && s3 == 1, "its segment 1 was written (then the crash)");
+		fl_writer_free(w3);
+		struct fl_journal_recovery rr;
+		uint64_t got = 99;
+		ok(!fl_store_recover_journal(st2, &rr, &got) && rr.already_closed && rr.seq == 1 && rr.events == 0 &&
+			   got == 0,
+		   "recovery sees the segment exists and keeps nothing twice");
+		size_t n2;
+		fl_store_entries(st2, &n2);
+		ok(n2 == 1 && access(jp2, F_OK) != 0, "still one segment, and the journal is gone");
+		/* the same journal before its segment exists is recovered */
+		fl_journal_create_seq(jp2, 2, &j2);
+		fl_journal_append(j2, g.ev, 30);
+		fl_journal_close(j2);
+		ok(!fl_store_recover_journal(st2, &rr, &got) && !rr.already_closed && rr.events == 30 && got == 2,
+		   "a journal for the next seq is recovered into it");
+		fl_store_close(st2);
+		char cmd[4300];
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", d2);
+		system(cmd);
+	}
 	/* corrupt a byte in the 5th record: records 1-4 kept */
 	uint8_t *c = malloc(jl);
 	memcpy(c, jb, jl);
