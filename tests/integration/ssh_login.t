@@ -49,7 +49,7 @@ import subprocess
 import tempfile
 import time
 
-from frtest import Recorder, Tap
+from frtest import Recorder, Tap, descendants
 import sshlib
 
 UNSET = 4294967295
@@ -213,12 +213,15 @@ if D:
 allses = [x["ses"] for x in (A, E, GA, GB, D) if x]
 t.eq(len(set(allses)), 5, "five logins, five distinct ses %r" % allses)
 
-# nothing that was not one of our logins carries a test user's auid (but
-# processes that were running when the recording started, `proc` events, may
-# be other tests' leftovers)
-before = {e["pid"] for e in ev if e["event"] == "proc"}
-stray = [e for e in ev if e["auid"] in (UA, UB) and e["ses"] not in allses and e["pid"] not in before]
-t.eq(stray[:3], [], "every event with a test user's auid belongs to one of the five logins")
+# within each login every event names its person; and every event of our
+# sshd's descendants that names a test user belongs to one of the five logins
+# (other tests' logins on the same machine are not our business)
+owner = {x["ses"]: (UB if x is GB or x is D else UA) for x in (A, E, GA, GB, D) if x}
+wrong = [e for e in ev if e["ses"] in owner and e["auid"] != owner[e["ses"]]]
+t.eq(wrong[:3], [], "every event of the five logins has the login's auid")
+tree = descendants(ev, h.sshd.pid)
+stray = [e for e in ev if e["pid"] in tree and e["auid"] in (UA, UB) and e["ses"] not in owner]
+t.eq(stray[:3], [], "every event of sshd's descendants with a test user's auid is in one of the logins")
 
 # --- cleanup: no sshd, no process of the logins left ---------------------
 sshd_pid = h.sshd.pid
