@@ -45,7 +45,7 @@
 #    (`echo FRSSH_READY_$((6*7))`), visible in the sensor's `line` events.
 import os
 import re
-import subprocess
+import shutil
 import tempfile
 import time
 
@@ -240,4 +240,5 @@ for d in os.listdir("/proc"):
 t.eq(left, [], "no process of the logins is left")
 t.ok(not os.path.exists("/proc/%d" % sshd_pid), "the private sshd is gone")
 t.eq(h.leftovers(), [], "no process of fralice or frbob started by the test is left")
+shutil.rmtree(w, ignore_errors=True)
 t.done()
