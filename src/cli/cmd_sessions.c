@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,9 +90,176 @@ static int resolve_user(const char *u, uint32_t *auid)
 	return 0;
 }
 
+/* ---- --live: follow the log as the recorder writes it ---- */
+
+static volatile sig_atomic_t live_stop;
+
+static void on_live_signal(int sig)
+{
+	(void)sig;
+	live_stop = 1;
+}
+
+struct live_state {
+	struct fr_session_builder *sb;
+	uint64_t next_seq;    /* first segment not fed yet */
+	uint64_t journal_seq; /* the segment the fed journal events belong to */
+	uint64_t journal_fed; /* events of that journal already fed */
+	size_t skip;          /* events to skip in the segment being fed */
+	uint8_t *shown;       /* per session: 1 start shown, 2 end shown */
+	size_t nshown;
+};
+
+static int feed_events(struct live_state *ls, struct fl_segment *seg, uint64_t skip, uint64_t *fed)
+{
+	struct fr_event ev;
+	uint64_t i = 0;
+	int r;
+	while ((r = fl_segment_next(seg, &ev)) == 1) {
+		if (i++ < skip)
+			continue;
+		r = fr_session_builder_add(ls->sb, &ev);
+		if (r < 0)
+			return r;
+	}
+	if (fed)
+		*fed = i;
+	return r < 0 ? r : 0;
+}
+
+static int live_poll(struct live_state *ls, const char *dir)
+{
+	struct fl_store *st;
+	int r = fl_store_open(dir, &st);
+	if (r < 0)
+		return r;
+	size_t n;
+	const struct fl_store_entry *ents = fl_store_entries(st, &n);
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		uint64_t seq = ents[i].seq;
+		if (seq < ls->next_seq)
+			continue;
+		void *buf;
+		size_t len;
+		if (fl_store_read(st, seq, &buf, &len) < 0)
+			continue;
+		struct fl_segment *seg = NULL;
+		if (fl_segment_open(buf, len, &seg, NULL) == 0) {
+			/* the journal's events of this segment were fed already */
+			uint64_t skip = seq == ls->journal_seq ? ls->journal_fed : 0;
+			r = feed_events(ls, seg, skip, NULL);
+			fl_segment_free(seg);
+		}
+		free(buf);
+		if (seq == ls->journal_seq)
+			ls->journal_seq = ls->journal_fed = 0;
+		ls->next_seq = seq + 1;
+		ents = fl_store_entries(st, &n);
+	}
+	/* the open segment, from its journal */
+	char jp[4200];
+	fl_store_journal_path(st, jp, sizeof(jp));
+	struct fl_writer *w = NULL;
+	struct fl_writer_opts wo = {.flags = FL_WRITER_RAW};
+	struct fl_journal_recovery rec = {0};
+	if (r >= 0 && fl_writer_new(&wo, &w) == 0 && fl_journal_recover(jp, w, &rec) == 0 && rec.seq &&
+	    rec.seq >= ls->next_seq && fl_writer_count(w)) {
+		if (rec.seq != ls->journal_seq) {
+			ls->journal_seq = rec.seq;
+			ls->journal_fed = 0;
+		}
+		void *buf;
+		size_t len;
+		if (fl_writer_finish(w, NULL, rec.seq, &buf, &len) == 0) {
+			struct fl_segment *seg = NULL;
+			if (fl_segment_open(buf, len, &seg, NULL) == 0) {
+				uint64_t total = 0;
+				r = feed_events(ls, seg, ls->journal_fed, &total);
+				ls->journal_fed = total;
+				fl_segment_free(seg);
+			}
+			free(buf);
+		}
+	}
+	fl_writer_free(w);
+	fl_store_close(st);
+	return r;
+}
+
+static int live_print(struct live_state *ls, bool json, bool by_user, uint32_t auid)
+{
+	size_t n = fr_session_count(ls->sb);
+	if (n > ls->nshown) {
+		uint8_t *p = realloc(ls->shown, n);
+		if (!p)
+			return -ENOMEM;
+		memset(p + ls->nshown, 0, n - ls->nshown);
+		ls->shown = p;
+		ls->nshown = n;
+	}
+	struct fr_buf b = {0};
+	for (size_t i = 0; i < n; i++) {
+		const struct fr_session *s = fr_session_at(ls->sb, i);
+		struct fr_session_summary sum;
+		fr_session_summarize(s, &sum);
+		if (by_user && sum.auid != auid)
+			continue;
+		int want = sum.end_ns ? 2 : 1;
+		while (ls->shown[i] < want) {
+			ls->shown[i]++;
+			const char *what = ls->shown[i] == 1 ? "start" : "end";
+			if (json) {
+				fr_buf_printf(&b, "{\"change\":\"%s\",\"session\":", what);
+				fr_session_summary_json(s, &b);
+				fr_buf_append(&b, "}\n", 2);
+			} else {
+				char t[40], tty[32];
+				fr_format_ts(ls->shown[i] == 1 ? sum.start_ns : sum.end_ns, t, sizeof(t));
+				fr_buf_printf(&b, "%.19s %-5s %s auid %d tty %s, %u commands, %u with side effects%s\n", t,
+					      what, sum.id, sum.auid == FR_ID_UNSET ? -1 : (int)sum.auid,
+					      fr_tty_name(sum.tty, tty, sizeof(tty)) ? tty : "-", sum.commands,
+					      sum.commands_with_effects, sum.complete ? "" : " (events lost)");
+			}
+		}
+	}
+	if (b.data) {
+		fputs(b.data, stdout);
+		fflush(stdout);
+	}
+	fr_buf_free(&b);
+	return 0;
+}
+
+static int live(const char *dir, bool json, bool by_user, uint32_t auid)
+{
+	struct live_state ls = {.next_seq = 1};
+	int r = fr_session_builder_new(&ls.sb);
+	if (r < 0)
+		return EXIT_FAIL;
+	struct sigaction sa = {0};
+	sa.sa_handler = on_live_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	while (!live_stop) {
+		r = live_poll(&ls, dir);
+		if (r < 0) {
+			cli_error("sessions: %s: %s", dir, strerror(-r));
+			break;
+		}
+		r = live_print(&ls, json, by_user, auid);
+		if (r < 0)
+			break;
+		for (int i = 0; i < 10 && !live_stop; i++)
+			usleep(100000);
+	}
+	free(ls.shown);
+	fr_session_builder_free(ls.sb);
+	return r < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
 static void sessions_help(void)
 {
-	printf("usage: flightrec sessions [--data DIR] [--json] [--since T] [--user U]\n\n"
+	printf("usage: flightrec sessions [--data DIR] [--json] [--live] [--since T] [--user U]\n\n"
 	       "List the change windows found in a flight log: every login (ssh,\n"
 	       "console, su -l; anything pam_loginuid gives an audit session) and every\n"
 	       "other interactive shell. A session keeps its person's login uid (auid)\n"
@@ -100,6 +268,10 @@ static void sessions_help(void)
 	       "  --data DIR   the directory `flightrec record --output` writes\n"
 	       "               (default " DEFAULT_DATA ")\n"
 	       "  --json       one JSON object per session (docs/EVENTS.md)\n"
+	       "  --live       follow the log while `flightrec record` writes it: print\n"
+	       "               each session when it starts and when it ends (within\n"
+	       "               about a second), until Ctrl-C. With --json, one line\n"
+	       "               {\"change\": \"start\"|\"end\", \"session\": {...}} each\n"
 	       "  --since T    sessions active since T: 2026-11-22, 2026-11-22T10:00:00,\n"
 	       "               or a duration back from now: 90m, 3h, 7d\n"
 	       "  --user U     sessions of this login user (name or uid)\n\n"
@@ -113,10 +285,11 @@ int cmd_sessions(int argc, char **argv)
 	static const struct option opts[] = {
 		{"data", required_argument, NULL, 'd'}, {"json", no_argument, NULL, 'j'},
 		{"since", required_argument, NULL, 's'}, {"user", required_argument, NULL, 'u'},
-		{"help", no_argument, NULL, 'h'},        {0},
+		{"live", no_argument, NULL, 'l'},        {"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	const char *dir = DEFAULT_DATA;
-	bool json = false;
+	bool json = false, follow = false;
 	uint64_t since = 0;
 	uint32_t auid = FR_ID_UNSET;
 	bool by_user = false;
@@ -129,6 +302,9 @@ int cmd_sessions(int argc, char **argv)
 			break;
 		case 'j':
 			json = true;
+			break;
+		case 'l':
+			follow = true;
 			break;
 		case 's':
 			if (parse_since(optarg, &since) < 0) {
@@ -156,6 +332,8 @@ int cmd_sessions(int argc, char **argv)
 		cli_error("sessions: unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;
 	}
+	if (follow)
+		return live(dir, json, by_user, auid);
 	struct fr_session_builder *sb;
 	int damaged = 0;
 	int r = build(dir, &sb, &damaged);

@@ -68,7 +68,10 @@ t.ok(all(r.rc == 0 for r in both) and nonint.returncode == 0, "the concurrent an
 r = run([FLIGHTREC, "sessions", "--data", log, "--json"])
 t.eq(r.returncode, 0, "sessions --json exits 0")
 sessions = [json.loads(l) for l in r.stdout.splitlines()]
-mine = [s for s in sessions if s["auid"] in (alice, bob) and s["start"] >= t0]
+# only this test's sessions (another test or a person may log in meanwhile):
+# those whose tree mentions this test's directory
+mine = [s for s in sessions if s["auid"] in (alice, bob) and s["start"] >= t0
+        and T in run([FLIGHTREC, "show", s["id"], "--data", log, "--json", "--all"]).stdout]
 t.eq(len(mine), 4, "four sessions of the test users (one scripted, two concurrent, one non-interactive)")
 # the login shell's own lines; those typed after `sudo -i` and `su -` belong
 # to the nested shells, up to their `exit`
