@@ -34,11 +34,13 @@ CLI_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CLI_SRCS))
 HDRS := $(wildcard src/*/*.h)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+TEST_TOOL_SRCS := $(wildcard tests/tools/*.c)
+TEST_TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TEST_TOOL_SRCS))
 TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
 TEST_HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/helpers/%,$(TEST_HELPER_SRCS))
 
 .PHONY: all test test-unit test-integration test-asan asan fuzz clean bench-record
-all: $(BUILD)/flightrec $(UNIT_BINS) $(TEST_HELPER_BINS) $(BUILD)/bench/stress
+all: $(BUILD)/flightrec $(UNIT_BINS) $(TEST_HELPER_BINS) $(TEST_TOOL_BINS) $(BUILD)/bench/stress
 
 $(BUILD)/vmlinux.h:
 	@mkdir -p $(dir $@)
@@ -75,6 +77,10 @@ $(BUILD)/bench/stress: bench/stress.c
 # The sensor's sustained rate and cost (docs/BENCHMARKS.md).
 bench-record: all
 	FLIGHTREC_BUILD=$(abspath $(BUILD)) python3 bench/record_rate.py
+
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libflightrec.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libflightrec.a $(LDLIBS) $(LDFLAGS)
 
 $(BUILD)/helpers/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)

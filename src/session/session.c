@@ -628,6 +628,13 @@ static bool in_window(uint64_t t, const struct command *c)
 	return t >= c->from && t < c->to;
 }
 
+/* An interactive shell's effects belong to its lines, except those before
+ * its first line (its start-up: profile, history). */
+static bool before_lines(const struct node *n, uint64_t t)
+{
+	return !n->lines.n || t < n->lines.v[0]->ts_ns;
+}
+
 static bool command_changes(const struct command *c)
 {
 	if (c->proc)
@@ -890,6 +897,8 @@ static int node_json(struct fr_buf *b, const struct node *n, bool all, const str
 	for (size_t i = 0; !r && i < n->effects.n; i++) {
 		if (cmd && cmd->line && !in_window(n->effects.v[i].ev->ts_ns, cmd))
 			continue;
+		if (!(cmd && cmd->line) && before_lines(n, n->effects.v[i].ev->ts_ns) == false)
+			continue; /* shown under the line it belongs to */
 		if (!first)
 			r = fr_buf_append(b, ",", 1);
 		first = false;
@@ -1112,6 +1121,8 @@ static int text_node(struct fr_buf *b, const struct node *n, bool all, bool colo
 		const struct effect *e = &n->effects.v[i];
 		if (line && !in_window(e->ev->ts_ns, cmd))
 			continue;
+		if (!line && !before_lines(n, e->ev->ts_ns))
+			continue; /* shown under the line it belongs to */
 		bool ch = changes_state(e);
 		char buf[512];
 		r = fr_buf_printf(b, "%*s%s- %s%s%s\n", depth * 2 + 4, "", color && ch ? "\033[31m" : "",
