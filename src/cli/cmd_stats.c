@@ -7,10 +7,17 @@
 #include <getopt.h>
 #include <string.h>
 
+#define MAX_STREAMS 96
+
 struct stats_ctx {
 	uint64_t events, bytes, segments;
 	uint64_t ts_min, ts_max;
 	uint64_t kinds[FL_KIND_SLOTS], other;
+	struct {
+		char name[32];
+		uint64_t stored, raw;
+	} streams[MAX_STREAMS];
+	size_t nstreams;
 };
 
 static int add_segment(struct fl_segment *seg, const char *name, void *arg)
@@ -30,6 +37,21 @@ static int add_segment(struct fl_segment *seg, const char *name, void *arg)
 	for (int k = 0; k < FL_KIND_SLOTS; k++)
 		c->kinds[k] += in->kind_count[k];
 	c->other += in->other_kind_count;
+	size_t nb;
+	const struct fl_block_stat *b = fl_segment_blocks(seg, &nb);
+	for (size_t i = 0; i < nb; i++) {
+		size_t j = 0;
+		while (j < c->nstreams && strcmp(c->streams[j].name, b[i].name))
+			j++;
+		if (j == c->nstreams) {
+			if (j == MAX_STREAMS)
+				continue;
+			snprintf(c->streams[j].name, sizeof(c->streams[j].name), "%s", b[i].name);
+			c->nstreams++;
+		}
+		c->streams[j].stored += b[i].stored;
+		c->streams[j].raw += b[i].raw;
+	}
 	return 0;
 }
 
@@ -52,7 +74,8 @@ int cmd_stats(int argc, char **argv)
 			printf("usage: flightrec stats DIR|FILE [--json]\n\n"
 			       "Summarise a flight log from its segments' summaries (no event is\n"
 			       "decoded): segments, events, bytes and bytes per event, events per\n"
-			       "kind, and the time range.\n\n"
+			       "kind, the time range, and the bytes of each stream (the header, the\n"
+			       "summary, each dictionary and each column; docs/FORMAT.md).\n\n"
 			       "Exit status: 0 ok, 1 a segment was damaged, 2 usage error.\n");
 			return EXIT_OK;
 		default:
@@ -95,6 +118,10 @@ int cmd_stats(int argc, char **argv)
 				fr_buf_printf(&b, "%s\"%d\":%llu", first ? "" : ",", k, (unsigned long long)c.kinds[k]);
 			first = false;
 		}
+		fr_buf_append(&b, "},\"streams\":{", 13);
+		for (size_t i = 0; i < c.nstreams; i++)
+			fr_buf_printf(&b, "%s\"%s\":{\"bytes\":%llu,\"raw_bytes\":%llu}", i ? "," : "", c.streams[i].name,
+				      (unsigned long long)c.streams[i].stored, (unsigned long long)c.streams[i].raw);
 		fr_buf_printf(&b, "},\"damaged_segments\":%d}\n", damaged);
 	} else {
 		fr_buf_printf(&b, "segments        %llu\nevents          %llu\nbytes           %llu\n"
@@ -109,6 +136,11 @@ int cmd_stats(int argc, char **argv)
 				const char *name = fr_kind_name((uint32_t)k);
 				fr_buf_printf(&b, "  %-12s %llu\n", name ? name : "?", (unsigned long long)c.kinds[k]);
 			}
+		fr_buf_printf(&b, "bytes per stream (stored, raw, share of the log)\n");
+		for (size_t i = 0; i < c.nstreams; i++)
+			fr_buf_printf(&b, "  %-12s %10llu %10llu %5.1f%%\n", c.streams[i].name,
+				      (unsigned long long)c.streams[i].stored, (unsigned long long)c.streams[i].raw,
+				      c.bytes ? 100.0 * (double)c.streams[i].stored / (double)c.bytes : 0.0);
 		if (damaged)
 			fr_buf_printf(&b, "damaged segments %d (see above)\n", damaged);
 	}

@@ -917,7 +917,15 @@ struct fl_segment {
 	uint64_t seen_min, seen_max;
 	uint64_t seen_kind[KSLOTS + 1];
 	struct fl_error err;
+	struct fl_block_stat *blocks;
+	size_t nblocks;
 };
+
+const struct fl_block_stat *fl_segment_blocks(const struct fl_segment *seg, size_t *n)
+{
+	*n = seg->nblocks;
+	return seg->blocks;
+}
 
 static void seg_reset_iter(struct fl_segment *g)
 {
@@ -947,6 +955,7 @@ void fl_segment_free(struct fl_segment *g)
 	}
 	for (int i = 0; i < NSTREAMS; i++)
 		free(g->s[i].raw);
+	free(g->blocks);
 	free(g);
 }
 
@@ -1209,6 +1218,12 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 
 	bool have_summary = false, seen_dict[ND] = {0}, seen_stream[NSTREAMS] = {0};
 	const uint64_t table_end = toff + tlen;
+	/* nb is bounded by the file's size (checked above) */
+	g->blocks = calloc((size_t)nb + 1, sizeof(*g->blocks));
+	if (!g->blocks)
+		r = -ENOMEM;
+	else
+		g->blocks[g->nblocks++] = (struct fl_block_stat){"header", table_end, table_end};
 	for (uint32_t i = 0; i < nb && !r; i++) {
 		struct fl_block_desc d;
 		uint64_t doff = toff + (uint64_t)i * sizeof(d);
@@ -1233,6 +1248,7 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 			r = fl_set_error(&e, -EBADMSG, d.offset, name, "bad checksum");
 			break;
 		}
+		g->blocks[g->nblocks++] = (struct fl_block_stat){name, d.stored_size, d.raw_size};
 		uint8_t *raw = NULL;
 		size_t rawlen = 0;
 		if (d.type == BLK_SUMMARY) {

@@ -120,6 +120,14 @@ struct fl_segment_info {
 	uint64_t other_kind_count;        /* kinds >= FL_KIND_SLOTS */
 };
 const struct fl_segment_info *fl_segment_info(const struct fl_segment *seg);
+/* The segment's blocks, for size accounting: the header with the block
+ * table ("header"), the summary, each dictionary and each column stream.
+ * stored: bytes in the file; raw: after decompression. Borrowed. */
+struct fl_block_stat {
+	const char *name;
+	uint64_t stored, raw;
+};
+const struct fl_block_stat *fl_segment_blocks(const struct fl_segment *seg, size_t *n);
 /* Sorted distinct pids of the segment's events. Borrowed. */
 const uint32_t *fl_segment_pids(const struct fl_segment *seg, size_t *n);
 /* Distinct non-NULL hosts. Borrowed. */

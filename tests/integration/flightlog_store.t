@@ -58,6 +58,9 @@ kinds = {}
 for e in evs:
     kinds[e["event"]] = kinds.get(e["event"], 0) + 1
 t.eq(st["kinds"], kinds, "stats: counts per kind")
+t.ok({"header", "summary", "kind", "ts", "pid", "paths"} <= set(st["streams"])
+     and sum(v["bytes"] for v in st["streams"].values()) == st["bytes"],
+     "stats: the size of each stream, adding up to the log's bytes", st["streams"])
 r = run([FLIGHTREC, "stats", store])
 t.ok(r.returncode == 0 and "bytes per event" in r.stdout, "stats: text output", r.stdout)
 r = run([FLIGHTREC, "verify", store])
