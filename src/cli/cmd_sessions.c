@@ -334,6 +334,9 @@ int cmd_sessions(int argc, char **argv)
 	}
 	if (follow)
 		return live(dir, json, by_user, auid);
+	struct timespec nowts;
+	clock_gettime(CLOCK_REALTIME, &nowts);
+	uint64_t now_ns = (uint64_t)nowts.tv_sec * 1000000000ull + (uint64_t)nowts.tv_nsec;
 	struct fr_session_builder *sb;
 	int damaged = 0;
 	int r = build(dir, &sb, &damaged);
@@ -349,8 +352,8 @@ int cmd_sessions(int argc, char **argv)
 		fr_session_summarize(s, &sum);
 		if (by_user && sum.auid != auid)
 			continue;
-		if (since && sum.end_ns && sum.end_ns < since)
-			continue;
+		if (since && (sum.end_ns ? sum.end_ns < since : since > now_ns))
+			continue; /* not active at or after T */
 		if (json) {
 			fr_session_summary_json(s, &b);
 			fr_buf_append(&b, "\n", 1);

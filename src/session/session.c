@@ -58,6 +58,7 @@ struct node {
 	uint64_t pstart;
 	uint64_t start_ns, end_ns;
 	bool exited, outlived, known_start;
+	bool was_shell;          /* it exec'd a shell (sh, bash, zsh, ...) */
 	int32_t exit_code, exit_signal;
 	uint32_t uid, euid, auid, ses, tty;
 	char comm[17];
@@ -336,6 +337,17 @@ static bool stateless_path(const char *p)
 	return false;
 }
 
+static bool is_shell(const char *path)
+{
+	static const char *const shells[] = {"sh", "bash", "dash", "zsh", "ksh", "mksh", "fish", "tcsh", "csh", "ash"};
+	const char *base = path ? strrchr(path, '/') : NULL;
+	base = base ? base + 1 : path;
+	for (size_t i = 0; base && i < sizeof(shells) / sizeof(shells[0]); i++)
+		if (!strcmp(base, shells[i]))
+			return true;
+	return false;
+}
+
 static bool is_effect(const struct fr_event *ev)
 {
 	if (stateless_path(ev->path))
@@ -485,7 +497,11 @@ int fr_session_builder_add(struct fr_session_builder *sb, const struct fr_event 
 		if (!ev->error) {
 			free(n->exec);
 			n->exec = fr_event_dup(ev);
-			return n->exec ? 0 : -ENOMEM;
+			if (!n->exec)
+				return -ENOMEM;
+			if (is_shell(ev->path))
+				n->was_shell = true;
+			return 0;
 		}
 		break;
 	case FR_EV_EXIT:
@@ -650,6 +666,25 @@ static bool command_changes(const struct command *c)
 	return false;
 }
 
+/* The shell that ran the user's commands, in a session without typed
+ * lines: the last shell with no shell above it. (PAM modules run shells of
+ * their own first, such as pam_motd's `sh -c run-parts ...`.) */
+static const struct node *user_shell(const struct fr_session *s)
+{
+	const struct node *found = NULL;
+	for (size_t i = 0; i < s->nodes.n; i++) {
+		const struct node *n = s->nodes.v[i];
+		if (!n->was_shell)
+			continue;
+		bool top = true;
+		for (const struct node *p = n->parent; p && top; p = p->parent)
+			top = !p->was_shell;
+		if (top && (!found || n->start_ns >= found->start_ns))
+			found = n;
+	}
+	return found;
+}
+
 static size_t commands_of(const struct fr_session *s, struct command **out)
 {
 	*out = NULL;
@@ -669,10 +704,22 @@ static size_t commands_of(const struct fr_session *s, struct command **out)
 		*out = c;
 		return n;
 	}
-	/* not interactive: each child of the leader is a command */
-	const struct node *root = s->leader;
+	/* no typed lines: each direct child of the session's shell is a
+	 * command; a shell that exec'd its only command (`ssh host cmd` runs
+	 * `sh -c cmd`) is that command; with no shell, the leader's children */
+	const struct node *sh = user_shell(s);
+	const struct node *root = sh ? sh : s->leader;
 	if (!root)
 		return 0;
+	if (sh && !root->children.n && !(root->exec && is_shell(root->exec->path))) {
+		struct command *c = calloc(1, sizeof(*c));
+		if (!c)
+			return 0;
+		c[0].shell = root;
+		c[0].proc = root;
+		*out = c;
+		return 1;
+	}
 	struct command *c = calloc(root->children.n ? root->children.n : 1, sizeof(*c));
 	if (!c)
 		return 0;

@@ -89,9 +89,19 @@ t.ok(len(conc) == 2 and {s["user"] for s in conc} == {"fralice", "frbob"} and co
 ni = [s for s in mine if not s["interactive"]]
 t.ok(len(ni) == 1 and ni[0]["user"] == "frbob" and ni[0]["tty"] is None and ni[0]["commands_with_effects"] >= 1,
      "ssh host cmd is a non-interactive session with a side effect", ni)
+if ni:
+    nt = json.loads(run([FLIGHTREC, "show", ni[0]["id"], "--data", log, "--json"]).stdout)
+    t.ok([c["argv"] for c in nt["commands"]] == [["touch", os.path.join(T, "nonint")]],
+         "ssh host cmd: the command is the process the shell ran", nt["commands"])
 r = run([FLIGHTREC, "sessions", "--data", log, "--json", "--user", "frbob"])
-t.ok(r.returncode == 0 and all(json.loads(l)["auid"] == bob for l in r.stdout.splitlines()),
-     "--user filters by login user")
+t.ok(r.returncode == 0 and all(json.loads(l)["auid"] == bob for l in r.stdout.splitlines())
+     and len(r.stdout.splitlines()) >= 2, "--user filters by login user")
+r = run([FLIGHTREC, "sessions", "--data", log, "--json", "--since", "2099-01-01"])
+t.ok(r.returncode == 0 and r.stdout == "", "--since in the future: no session", r.stdout[:300])
+r = run([FLIGHTREC, "sessions", "--data", log, "--json", "--since", "1h"])
+t.ok(r.returncode == 0 and S.get("id", "?") in r.stdout, "--since 1h: this session", r.stderr)
+r = run([FLIGHTREC, "sessions", "--data", log, "--since", "yesterday-ish"])
+t.ok(r.returncode == 2 and "--since" in r.stderr, "--since with a bad time is a usage error", r.stderr)
 
 r = run([FLIGHTREC, "show", S.get("id", "?"), "--data", log, "--json", "--all"])
 t.eq(r.returncode, 0, "show --json --all exits 0")

@@ -143,6 +143,26 @@ int main(void)
 	fr_buf_free(&some);
 	fr_buf_free(&text);
 	fr_session_builder_free(sb);
+
+	/* the same login with 7 events lost in the middle: reported incomplete */
+	fl_segment_rewind(seg);
+	ok(fr_session_builder_new(&sb) == 0, "second builder");
+	n = 0;
+	while (fl_segment_next(seg, &ev) == 1) {
+		if (n++ == 60) {
+			struct fr_event lost = {.ts_ns = ev.ts_ns, .kind = FR_EV_LOST, .count = 7, .host = ev.host,
+						.auid = FR_ID_UNSET, .ses = FR_ID_UNSET, .path = "ring buffer full"};
+			fr_session_builder_add(sb, &lost);
+		}
+		fr_session_builder_add(sb, &ev);
+	}
+	fr_session_summarize(fr_session_at(sb, 0), &sum);
+	ok(!sum.complete && sum.lost == 7, "events lost during the session: complete false, with the count");
+	struct fr_buf js = {0};
+	fr_session_summary_json(fr_session_at(sb, 0), &js);
+	ok(js.data && strstr(js.data, "\"complete\":false,\"lost\":7"), "and so says its JSON: %s", js.data);
+	fr_buf_free(&js);
+	fr_session_builder_free(sb);
 	fl_segment_free(seg);
 	return tap_done();
 }
