@@ -68,7 +68,7 @@ $(BUILD)/flightrec: $(CLI_OBJS) $(BUILD)/libflightrec.a
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(BUILD)/libflightrec.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libflightrec.a $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests/unit -DFIXTURE_DIR='"$(abspath tests/fixtures)"' -o $@ $< $(BUILD)/libflightrec.a $(LDLIBS)
 
 $(BUILD)/bench/stress: bench/stress.c
 	@mkdir -p $(dir $@)
@@ -127,4 +127,4 @@ bench-flightlog: $(BUILD)/flightlog_bench
 
 $(BUILD)/flightlog_bench: bench/flightlog_bench.c tests/unit/fl_testgen.h $(BUILD)/libflightrec.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libflightrec.a $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests/unit -DFIXTURE_DIR='"$(abspath tests/fixtures)"' -o $@ $< $(BUILD)/libflightrec.a $(LDLIBS)
