@@ -45,12 +45,33 @@ static int read_file(const char *path, void **buf, size_t *len)
 	return 0;
 }
 
+/* Open one segment image and hand it to fn; damage is reported and counted,
+ * not fatal. Takes ownership of buf. */
+static int each_segment(void *buf, size_t len, const char *name, const struct fl_read_opts *ro,
+			cli_segment_fn fn, void *ctx, int *damaged)
+{
+	struct fl_segment *seg = NULL;
+	struct fl_error err = {0};
+	int r = fl_segment_open_ex(buf, len, ro, &seg, &err);
+	free(buf);
+	if (r < 0) {
+		char msg[256];
+		cli_error("%s: %s", name, fl_error_format(&err, msg, sizeof(msg)));
+		(*damaged)++;
+		return 0;
+	}
+	r = fn(seg, name, ctx);
+	fl_segment_free(seg);
+	return r;
+}
+
 int cli_log_each(const char *path, uint32_t columns, cli_segment_fn fn, void *ctx, int *damaged)
 {
 	struct stat st;
 	if (stat(path, &st) < 0) {
-		cli_error("%s: %s", path, strerror(errno));
-		return -errno;
+		int e = -errno;
+		cli_error("%s: %s", path, strerror(-e));
+		return e;
 	}
 	struct fl_read_opts ro = {.columns = columns};
 	if (!S_ISDIR(st.st_mode)) {
@@ -61,19 +82,7 @@ int cli_log_each(const char *path, uint32_t columns, cli_segment_fn fn, void *ct
 			cli_error("%s: %s", path, strerror(-r));
 			return r;
 		}
-		struct fl_segment *seg = NULL;
-		struct fl_error err = {0};
-		r = fl_segment_open_ex(buf, len, &ro, &seg, &err);
-		free(buf);
-		if (r < 0) {
-			char msg[256];
-			cli_error("%s: %s", path, fl_error_format(&err, msg, sizeof(msg)));
-			(*damaged)++;
-			return 0;
-		}
-		r = fn(seg, path, ctx);
-		fl_segment_free(seg);
-		return r;
+		return each_segment(buf, len, path, &ro, fn, ctx, damaged);
 	}
 	struct fl_store *store;
 	int r = fl_store_open(path, &store);
@@ -101,19 +110,7 @@ int cli_log_each(const char *path, uint32_t columns, cli_segment_fn fn, void *ct
 			r = 0;
 			continue;
 		}
-		struct fl_segment *seg = NULL;
-		struct fl_error err = {0};
-		r = fl_segment_open_ex(buf, len, &ro, &seg, &err);
-		free(buf);
-		if (r < 0) {
-			char msg[256];
-			cli_error("%s: %s", name, fl_error_format(&err, msg, sizeof(msg)));
-			(*damaged)++;
-			r = 0;
-			continue;
-		}
-		r = fn(seg, name, ctx);
-		fl_segment_free(seg);
+		r = each_segment(buf, len, name, &ro, fn, ctx, damaged);
 	}
 	free(copy);
 	fl_store_close(store);

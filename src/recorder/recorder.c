@@ -184,6 +184,19 @@ void fr_recorder_stats(const struct fr_recorder *r, struct fr_recorder_stats *ou
 	*out = r->stats;
 }
 
+/* Frees everything, writing nothing: an open journal stays for recovery. */
+static void recorder_free(struct fr_recorder *r)
+{
+	for (size_t i = 0; i < r->nbatch; i++)
+		free(r->batch[i]);
+	fl_journal_close(r->journal);
+	fl_writer_free(r->writer);
+	fl_store_close(r->store);
+	free(r->dir);
+	free(r->host);
+	free(r);
+}
+
 int fr_recorder_open(const struct fr_recorder_opts *opts, struct fr_recorder **out, struct fr_recorder_start *start)
 {
 	if (!opts || !opts->dir)
@@ -250,12 +263,7 @@ int fr_recorder_open(const struct fr_recorder_opts *opts, struct fr_recorder **o
 	*out = r;
 	return 0;
 cleanup:
-	fl_journal_close(r->journal);
-	fl_writer_free(r->writer);
-	fl_store_close(r->store);
-	free(r->dir);
-	free(r->host);
-	free(r);
+	recorder_free(r);
 	return e;
 }
 
@@ -274,13 +282,6 @@ int fr_recorder_close(struct fr_recorder *r)
 		if (unlink(path) < 0 && errno != ENOENT)
 			e = -errno;
 	}
-	for (size_t i = 0; i < r->nbatch; i++)
-		free(r->batch[i]);
-	fl_journal_close(r->journal);
-	fl_writer_free(r->writer);
-	fl_store_close(r->store);
-	free(r->dir);
-	free(r->host);
-	free(r);
+	recorder_free(r);
 	return e;
 }
