@@ -24,6 +24,7 @@ int cmd_stats(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_sessions(int argc, char **argv);
 int cmd_show(int argc, char **argv);
+int cmd_query(int argc, char **argv);
 
 /* Called for each readable segment of a log, in order. A negative return
  * stops the walk. */

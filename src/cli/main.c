@@ -19,6 +19,7 @@ static const struct command commands[] = {
 	{"verify", cmd_verify, "check a flight log's checksums and hash chain"},
 	{"sessions", cmd_sessions, "list logins and interactive shells (change windows)"},
 	{"show", cmd_show, "show a session's commands, processes and side effects"},
+	{"query", cmd_query, "search flight logs: who changed what, reads, persistence, listeners"},
 };
 
 static void usage(FILE *f)
