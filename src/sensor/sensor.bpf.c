@@ -1114,35 +1114,20 @@ static __always_inline void sock_event(long ret, __u32 kind, int fd, bool need_u
 	submit(e, 16);
 }
 
-SEC("tp/syscalls/sys_exit_listen")
-int exit_listen(struct trace_event_raw_sys_exit *ctx)
-{
-	struct sensor_pending *p = take();
-	if (p)
-		sock_event(ctx->ret, SK_LISTEN, (int)p->args[0], false);
-	drop();
-	return 0;
-}
+#define EXIT_SOCK(name, kind, udp_only)                                                                    \
+	SEC("tp/syscalls/sys_exit_" #name)                                                                \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)                                             \
+	{                                                                                                 \
+		struct sensor_pending *p = take();                                                        \
+		if (p)                                                                                    \
+			sock_event(ctx->ret, kind, (int)p->args[0], udp_only);                            \
+		drop();                                                                                   \
+		return 0;                                                                                 \
+	}
 
-SEC("tp/syscalls/sys_exit_bind")
-int exit_bind(struct trace_event_raw_sys_exit *ctx)
-{
-	struct sensor_pending *p = take();
-	if (p)
-		sock_event(ctx->ret, SK_LISTEN, (int)p->args[0], true);
-	drop();
-	return 0;
-}
-
-SEC("tp/syscalls/sys_exit_connect")
-int exit_connect(struct trace_event_raw_sys_exit *ctx)
-{
-	struct sensor_pending *p = take();
-	if (p)
-		sock_event(ctx->ret, SK_CONNECT, (int)p->args[0], false);
-	drop();
-	return 0;
-}
+EXIT_SOCK(listen, SK_LISTEN, false)
+EXIT_SOCK(bind, SK_LISTEN, true) /* a bound UDP port is a listener */
+EXIT_SOCK(connect, SK_CONNECT, false)
 
 SEC("tp/syscalls/sys_exit_accept")
 int exit_accept(struct trace_event_raw_sys_exit *ctx)
