@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every flightrec test: unit and integration tests on the normal build,
-# the same suites on the ASan+UBSan build, the unit tests under valgrind, and
-# the bounded fuzz run. Prints one closing line "N passed, N failed".
+# the same suites on the ASan+UBSan build, the unit tests under valgrind, the
+# bounded fuzz run, and the benchmarks' quick modes. Prints one closing line
+# "N passed, N failed".
 #
 # Usage: scripts/run-tests.sh        (as root: the integration tests load eBPF)
 # Environment: FLIGHTREC_FUZZ_SECONDS (default 60) bounds the fuzz run.
@@ -72,6 +73,19 @@ if [[ -x scripts/fuzz.sh ]]; then
 		status=1
 	fi
 fi
+
+# The benchmarks' quick modes, to keep them working (their numbers are not
+# checked here: they live in docs/BENCHMARKS.md).
+step "benchmarks (--quick)"
+for b in overhead corpus; do
+	if bench/$b --quick > "$logs/bench-$b.txt" 2>&1; then
+		echo "ok - bench/$b --quick runs end to end" | tee "$logs/bench-$b.log"
+	else
+		tail -n 30 "$logs/bench-$b.txt"
+		echo "not ok - bench/$b --quick failed (see $logs/bench-$b.txt)" | tee "$logs/bench-$b.log"
+		status=1
+	fi
+done
 
 # TAP result lines only (prove -v also prints a bare "ok" per file)
 passed=$(cat "$logs"/*.log | grep -cE '^ok ([0-9]+ )?- ')
