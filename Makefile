@@ -128,3 +128,14 @@ bench-flightlog: $(BUILD)/flightlog_bench
 $(BUILD)/flightlog_bench: bench/flightlog_bench.c tests/unit/fl_testgen.h $(BUILD)/libflightrec.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -DFIXTURE_DIR='"$(abspath tests/fixtures)"' -o $@ $< $(BUILD)/libflightrec.a $(LDLIBS)
+
+# --- query: the synthetic fleet generator and the query benchmark (additive) ---
+all: $(BUILD)/bench/fleetgen
+
+$(BUILD)/bench/fleetgen: bench/fleetgen.c $(BUILD)/libflightrec.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libflightrec.a $(LDLIBS) $(LDFLAGS)
+
+.PHONY: bench-query
+bench-query: all
+	FLIGHTREC_BUILD=$(abspath $(BUILD)) bench/query_bench
