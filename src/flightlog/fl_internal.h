@@ -134,10 +134,15 @@ static inline uint64_t fl_le64_get(const uint8_t *p)
 #define FL_MAX_HEADER_SIZE 4096u
 #define FL_MAX_BLOCKS 1024u
 
-/* Feature flags. None defined in version 1: writers set 0; readers refuse
- * unknown incompatible flags and ignore unknown compatible ones. */
+/* Feature flags: readers refuse unknown incompatible flags and ignore unknown
+ * compatible ones. */
 #define FL_COMPAT_KNOWN 0u
-#define FL_INCOMPAT_KNOWN 0u
+/* port and rport columns hold zz32 deltas from the previous value of the
+ * same kind (without it: plain varints). Ephemeral ports climb by one or
+ * two per connection, so this turns nginx's two biggest columns into
+ * near-constants. */
+#define FL_INCOMPAT_DELTA_PORTS 0x1u
+#define FL_INCOMPAT_KNOWN FL_INCOMPAT_DELTA_PORTS
 
 struct fl_seg_header {
 	uint8_t magic[8];          /* "FRLOGSEG" */

@@ -92,8 +92,8 @@ static const struct field ev_fields[NEV] = {
 	CF(target_pid, F_RELPID, FL_COL_DETAIL), CF(target_comm, F_COMM, FL_COL_NAMES),
 	CF(signal, F_I32, FL_COL_DETAIL),      CF(code, F_I32, FL_COL_DETAIL),
 	CF(new_uid, F_U32, FL_COL_DETAIL),     CF(new_euid, F_U32, FL_COL_DETAIL),
-	CF(proto, F_U32, FL_COL_DETAIL),       CF(port, F_U32, FL_COL_DETAIL),
-	CF(rport, F_U32, FL_COL_DETAIL),       CF(addr, F_ADDR, FL_COL_DETAIL),
+	CF(proto, F_U32, FL_COL_DETAIL),       CF(port, F_DELTA32, FL_COL_DETAIL),
+	CF(rport, F_DELTA32, FL_COL_DETAIL),   CF(addr, F_ADDR, FL_COL_DETAIL),
 	CF(raddr, F_ADDR, FL_COL_DETAIL),      CF(count, F_U64, FL_COL_DETAIL),
 	CF(inode, F_U64, FL_COL_DETAIL),       CF(line, F_LINE, FL_COL_ARGV),
 };
@@ -828,6 +828,7 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	memcpy(h.magic, FL_SEG_MAGIC, 8);
 	h.version = htole32(FL_SEG_VERSION);
 	h.header_size = htole32(FL_HEADER_SIZE);
+	h.incompat_flags = htole32(FL_INCOMPAT_DELTA_PORTS);
 	h.seq = htole64(seq);
 	if (prev_hash)
 		memcpy(h.prev_hash, prev_hash, FL_HASH_LEN);
@@ -1406,7 +1407,12 @@ static int get_value(struct fl_segment *g, int s, const struct field *f, uint64_
 {
 	uint64_t x = 0;
 	int r;
-	switch (f->type) {
+	uint8_t type = f->type;
+	/* segments written before FL_INCOMPAT_DELTA_PORTS hold plain ports */
+	if (!(g->info.incompat_flags & FL_INCOMPAT_DELTA_PORTS) &&
+	    (f->off == offsetof(struct fr_event, port) || f->off == offsetof(struct fr_event, rport)))
+		type = F_U32;
+	switch (type) {
 	case F_U64:
 		return get(g, s, v);
 	case F_RELTS:
@@ -1425,9 +1431,9 @@ static int get_value(struct fl_segment *g, int s, const struct field *f, uint64_
 	case F_DELTA32:
 		if ((r = get32(g, s, &x)))
 			return r;
-		*v = f->type == F_U32 ? x
-		   : f->type == F_I32 ? fl_unzz32((uint32_t)x)
-		   : f->type == F_RELPID ? (uint32_t)(pid + fl_unzz32((uint32_t)x))
+		*v = type == F_U32 ? x
+		   : type == F_I32 ? fl_unzz32((uint32_t)x)
+		   : type == F_RELPID ? (uint32_t)(pid + fl_unzz32((uint32_t)x))
 		   : (uint32_t)((uint32_t)old + fl_unzz32((uint32_t)x));
 		return 0;
 	default: { /* dictionary reference */
