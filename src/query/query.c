@@ -1085,7 +1085,6 @@ static int sessions_upto(struct run_state *S, size_t s, size_t i)
 		if (!S->pa.items[k].has_ses)
 			need = true;
 	if (need) {
-		struct runner saved = S->R;
 		struct item *tmp = calloc(i - lo, sizeof(*tmp));
 		if (!tmp)
 			return -ENOMEM;
@@ -1101,7 +1100,10 @@ static int sessions_upto(struct run_state *S, size_t s, size_t i)
 				tmp[nt].store = s;
 				map[nt++] = k;
 			}
-		struct run_state sub = *S;
+		/* a separate runner: the main pool's threads keep using S->R */
+		struct run_state sub = {0};
+		sub.R.q = S->R.q;
+		sub.stores = S->stores;
 		sub.R.items = tmp;
 		sub.R.n = nt;
 		sub.R.mode = MODE_SESSIONS;
@@ -1126,7 +1128,6 @@ static int sessions_upto(struct run_state *S, size_t s, size_t i)
 		}
 		free(tmp);
 		free(map);
-		S->R = saved;
 		if (r < 0)
 			return r;
 	}
