@@ -614,6 +614,11 @@ static uint32_t mode_columns(struct runner *R)
 	case MODE_EVENTS:
 		break;
 	}
+	/* A segment that passed a path check (bloom or dictionary) usually has
+	 * matches: one pass over every column beats a filter pass then a full
+	 * pass. Other filters decode their columns first. */
+	if (q->f.npaths)
+		return FL_COL_ALL;
 	return q->cols ? q->cols : FL_COL_ALL;
 }
 
