@@ -69,10 +69,12 @@ static int errf(char *err, size_t len, int code, const char *fmt, ...)
 	return code;
 }
 
+/* libbpf speaks only when asked to (FLIGHTREC_BPF_DEBUG): the CLI prints
+ * one clear line of its own on failure. */
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (level == LIBBPF_DEBUG || !getenv("FLIGHTREC_BPF_DEBUG"))
-		return level == LIBBPF_WARN && getenv("FLIGHTREC_BPF_DEBUG") ? vfprintf(stderr, fmt, ap) : 0;
+	if (!getenv("FLIGHTREC_BPF_DEBUG") || level == LIBBPF_DEBUG)
+		return 0;
 	return vfprintf(stderr, fmt, ap);
 }
 
