@@ -164,5 +164,34 @@ int main(void)
 	fr_buf_free(&js);
 	fr_session_builder_free(sb);
 	fl_segment_free(seg);
+
+	/* pid reuse: pid 201 of the session goes away without its exit being
+	 * seen (lost); a later, unrelated process gets pid 201 again, with
+	 * another start time: its effects are not the session's. Synthetic,
+	 * because a real reuse needs the pid space to wrap around. */
+	ok(fr_session_builder_new(&sb) == 0, "third builder");
+	uint64_t t = 1700000000000000000ull;
+	struct fr_event base = {.host = "h", .comm = "bash", .exe = "/usr/bin/bash", .auid = 1000, .ses = 7,
+				.uid = 1000, .euid = 1000, .tty = 136u << 20};
+	struct fr_event e1 = base;
+	e1.ts_ns = t; e1.kind = FR_EV_LINE; e1.pid = e1.tid = 100; e1.pstart_ns = t - 5; e1.line = "touch x";
+	fr_session_builder_add(sb, &e1);
+	struct fr_event e2 = base;
+	e2.ts_ns = t + 10; e2.kind = FR_EV_FORK; e2.pid = e2.tid = 100; e2.pstart_ns = t - 5; e2.child_pid = 201;
+	fr_session_builder_add(sb, &e2);
+	struct fr_event e3 = base;
+	e3.ts_ns = t + 20; e3.kind = FR_EV_CREATE; e3.pid = e3.tid = 201; e3.pstart_ns = t + 10; e3.comm = "touch";
+	e3.path = "/tmp/x"; e3.flags = 0101;
+	fr_session_builder_add(sb, &e3);
+	struct fr_event e5 = {.host = "h", .comm = "cron", .auid = FR_ID_UNSET, .ses = FR_ID_UNSET, .ts_ns = t + 40,
+			      .kind = FR_EV_CREATE, .pid = 201, .tid = 201, .pstart_ns = t + 35, .path = "/etc/reused",
+			      .flags = 0101};
+	fr_session_builder_add(sb, &e5);
+	struct fr_buf pj = {0};
+	fr_session_tree_json(fr_session_at(sb, 0), true, &pj);
+	ok(pj.data && strstr(pj.data, "\"path\":\"/tmp/x\"") && !strstr(pj.data, "/etc/reused"),
+	   "a reused pid's later process is not part of the session");
+	fr_buf_free(&pj);
+	fr_session_builder_free(sb);
 	return tap_done();
 }
