@@ -770,35 +770,18 @@ static __always_inline int on_write(int fd)
 	return 0;
 }
 
-SEC("tp/syscalls/sys_enter_write")
-int enter_write(struct trace_event_raw_sys_enter *ctx)
-{
-	return on_write((int)ctx->args[0]);
-}
+#define ENTER_WRITE(name)                                                                                 \
+	SEC("tp/syscalls/sys_enter_" #name)                                                               \
+	int enter_##name(struct trace_event_raw_sys_enter *ctx)                                           \
+	{                                                                                                 \
+		return on_write((int)ctx->args[0]);                                                       \
+	}
 
-SEC("tp/syscalls/sys_enter_writev")
-int enter_writev(struct trace_event_raw_sys_enter *ctx)
-{
-	return on_write((int)ctx->args[0]);
-}
-
-SEC("tp/syscalls/sys_enter_pwrite64")
-int enter_pwrite64(struct trace_event_raw_sys_enter *ctx)
-{
-	return on_write((int)ctx->args[0]);
-}
-
-SEC("tp/syscalls/sys_enter_pwritev")
-int enter_pwritev(struct trace_event_raw_sys_enter *ctx)
-{
-	return on_write((int)ctx->args[0]);
-}
-
-SEC("tp/syscalls/sys_enter_pwritev2")
-int enter_pwritev2(struct trace_event_raw_sys_enter *ctx)
-{
-	return on_write((int)ctx->args[0]);
-}
+ENTER_WRITE(write)
+ENTER_WRITE(writev)
+ENTER_WRITE(pwrite64)
+ENTER_WRITE(pwritev)
+ENTER_WRITE(pwritev2)
 
 static __always_inline void udp_exit_scan(__u32 tgid);
 
