@@ -1,4 +1,5 @@
 #!/bin/bash
-# T1: no admin activity. Usage: t1-idle.sh SECONDS
+# T1: no admin activity for SECONDS (default 60, the iTrack paper's T1).
+# Usage: t1-idle.sh [SECONDS]
 set -euo pipefail
-sleep "$1"
+sleep "${1:-60}"
