@@ -44,9 +44,20 @@ static int vec_grow(void **v, size_t *cap, size_t need, size_t size)
 		 : ((vec).v[(vec).n++] = (x), 0))
 
 
+/* Events are attributed to command lines by their order, not their times:
+ * times are truncated (milliseconds by default), so a line and the effects
+ * of the line before it can share a time. Each event the builder takes gets
+ * an order key: its time, or one more than the previous key when that is
+ * not smaller. Keys stay within the event's time unit but never repeat. */
 struct effect {
 	struct fr_event *ev;
+	uint64_t key;
 	bool target_died; /* kill: the target later exited by this signal */
+};
+
+struct line {
+	struct fr_event *ev;
+	uint64_t key;
 };
 
 /* ---- the model ---- */
@@ -57,6 +68,7 @@ struct node {
 	uint32_t pid, ppid;
 	uint64_t pstart;
 	uint64_t start_ns, end_ns;
+	uint64_t start_key;      /* order key of its fork, else start_ns */
 	bool exited, outlived, known_start;
 	bool was_shell;          /* it exec'd a shell (sh, bash, zsh, ...) */
 	int32_t exit_code, exit_signal;
@@ -71,7 +83,7 @@ struct node {
 	struct node *parent;     /* within the same session only */
 	VEC(struct node *) children;
 	VEC(struct effect) effects;
-	VEC(struct fr_event *) lines;
+	VEC(struct line) lines;
 	struct node *hash_next;
 };
 
@@ -116,6 +128,7 @@ struct fr_session_builder {
 		struct node *node;
 		size_t effect;
 	}) kills;                 /* kill effects whose target has not exited */
+	uint64_t last_key;        /* order key of the last event taken */
 };
 
 static struct node **slot(struct fr_session_builder *sb, uint32_t pid)
@@ -154,7 +167,7 @@ static void node_free(struct node *n)
 	for (size_t i = 0; i < n->effects.n; i++)
 		free(n->effects.v[i].ev);
 	for (size_t i = 0; i < n->lines.n; i++)
-		free(n->lines.v[i]);
+		free(n->lines.v[i].ev);
 	free(n->effects.v);
 	free(n->lines.v);
 	free(n->children.v);
@@ -185,6 +198,7 @@ static struct node *node_new(const struct fr_event *ev, uint32_t pid)
 	n->tty = ev->tty;
 	n->pstart = ev->pstart_ns;
 	n->start_ns = ev->pstart_ns ? ev->pstart_ns : ev->ts_ns;
+	n->start_key = n->start_ns;
 	snprintf(n->comm, sizeof(n->comm), "%s", ev->comm ? ev->comm : "");
 	return n;
 }
@@ -394,7 +408,7 @@ static void port_remove(struct fr_session_builder *sb, const struct fr_event *ev
 	}
 }
 
-static int on_fork(struct fr_session_builder *sb, struct node *parent, const struct fr_event *ev)
+static int on_fork(struct fr_session_builder *sb, struct node *parent, const struct fr_event *ev, uint64_t key)
 {
 	struct node *old = lookup(sb, ev->child_pid);
 	if (old) { /* we missed its exit */
@@ -408,6 +422,7 @@ static int on_fork(struct fr_session_builder *sb, struct node *parent, const str
 	c->ppid = parent->pid;
 	c->pstart = 0; /* learnt from its first event */
 	c->start_ns = ev->ts_ns;
+	c->start_key = key;
 	c->known_start = true;
 	c->last_accept = parent->last_accept;
 	if (parent->exec)
@@ -453,6 +468,8 @@ static void on_exit_event(struct fr_session_builder *sb, struct node *n, const s
 int fr_session_builder_add(struct fr_session_builder *sb, const struct fr_event *ev)
 {
 	int r = 0;
+	uint64_t key = ev->ts_ns > sb->last_key ? ev->ts_ns : sb->last_key + 1;
+	sb->last_key = key;
 	if (ev->kind == FR_EV_LOST) {
 		for (size_t i = 0; i < sb->sessions.n; i++)
 			if (!sb->sessions.v[i]->end_ns)
@@ -478,6 +495,7 @@ int fr_session_builder_add(struct fr_session_builder *sb, const struct fr_event 
 		free(n->exec);
 		n->exec = fr_event_dup(ev);
 		n->start_ns = ev->pstart_ns;
+		n->start_key = ev->pstart_ns;
 		struct node *p = lookup(sb, ev->ppid);
 		r = place(sb, n, ev);
 		if (!r && p && p->sess && p->sess == n->sess && n != p) {
@@ -492,7 +510,7 @@ int fr_session_builder_add(struct fr_session_builder *sb, const struct fr_event 
 
 	switch (ev->kind) {
 	case FR_EV_FORK:
-		return on_fork(sb, n, ev);
+		return on_fork(sb, n, ev, key);
 	case FR_EV_EXEC:
 		if (!ev->error) {
 			free(n->exec);
@@ -520,12 +538,12 @@ int fr_session_builder_add(struct fr_session_builder *sb, const struct fr_event 
 			n->sess->shell = n;
 		if (!n->sess->tty)
 			n->sess->tty = ev->tty;
-		struct fr_event *c = fr_event_dup(ev);
-		if (!c)
+		struct line l = {.ev = fr_event_dup(ev), .key = key};
+		if (!l.ev)
 			return -ENOMEM;
-		r = VEC_PUSH(n->lines, c);
+		r = VEC_PUSH(n->lines, l);
 		if (r < 0)
-			free(c);
+			free(l.ev);
 		return r;
 	}
 	case FR_EV_ACCEPT:
@@ -549,7 +567,7 @@ int fr_session_builder_add(struct fr_session_builder *sb, const struct fr_event 
 	if (r < 0)
 		return r;
 	if (n->sess && is_effect(ev)) {
-		struct effect e = {.ev = fr_event_dup(ev)};
+		struct effect e = {.ev = fr_event_dup(ev), .key = key};
 		if (!e.ev)
 			return -ENOMEM;
 		r = VEC_PUSH(n->effects, e);
@@ -635,9 +653,19 @@ static bool subtree_changes(const struct node *n)
 struct command {
 	const struct node *shell;
 	const struct fr_event *line; /* NULL: a non-interactive session's process */
-	uint64_t from, to;           /* to = UINT64_MAX for the last line */
+	uint64_t from, to;           /* order keys; to = UINT64_MAX for the last line */
+	uint64_t to_ns;              /* the next line's time (0 for the last line) */
 	const struct node *proc;     /* for NULL line: the process itself */
 };
+
+/* Line i of shell n as a command: from its key to the next line's. */
+static struct command line_command(const struct node *n, size_t i)
+{
+	bool last = i + 1 >= n->lines.n;
+	return (struct command){.shell = n, .line = n->lines.v[i].ev, .from = n->lines.v[i].key,
+				.to = last ? UINT64_MAX : n->lines.v[i + 1].key,
+				.to_ns = last ? 0 : n->lines.v[i + 1].ev->ts_ns};
+}
 
 static bool in_window(uint64_t t, const struct command *c)
 {
@@ -648,7 +676,7 @@ static bool in_window(uint64_t t, const struct command *c)
  * its first line (its start-up: profile, history). */
 static bool before_lines(const struct node *n, uint64_t t)
 {
-	return !n->lines.n || t < n->lines.v[0]->ts_ns;
+	return !n->lines.n || t < n->lines.v[0].key;
 }
 
 static bool command_changes(const struct command *c)
@@ -656,11 +684,11 @@ static bool command_changes(const struct command *c)
 	if (c->proc)
 		return subtree_changes(c->proc);
 	for (size_t i = 0; i < c->shell->effects.n; i++)
-		if (in_window(c->shell->effects.v[i].ev->ts_ns, c) && changes_state(&c->shell->effects.v[i]))
+		if (in_window(c->shell->effects.v[i].key, c) && changes_state(&c->shell->effects.v[i]))
 			return true;
 	for (size_t i = 0; i < c->shell->children.n; i++) {
 		const struct node *k = c->shell->children.v[i];
-		if (in_window(k->start_ns, c) && subtree_changes(k))
+		if (in_window(k->start_key, c) && subtree_changes(k))
 			return true;
 	}
 	return false;
@@ -679,7 +707,7 @@ static const struct node *user_shell(const struct fr_session *s)
 		bool top = true;
 		for (const struct node *p = n->parent; p && top; p = p->parent)
 			top = !p->was_shell;
-		if (top && (!found || n->start_ns >= found->start_ns))
+		if (top && (!found || n->start_key >= found->start_key))
 			found = n;
 	}
 	return found;
@@ -694,12 +722,8 @@ static size_t commands_of(const struct fr_session *s, struct command **out)
 		struct command *c = calloc(sh->lines.n, sizeof(*c));
 		if (!c)
 			return 0;
-		for (size_t i = 0; i < sh->lines.n; i++) {
-			c[i].shell = sh;
-			c[i].line = sh->lines.v[i];
-			c[i].from = sh->lines.v[i]->ts_ns;
-			c[i].to = i + 1 < sh->lines.n ? sh->lines.v[i + 1]->ts_ns : UINT64_MAX;
-		}
+		for (size_t i = 0; i < sh->lines.n; i++)
+			c[i] = line_command(sh, i);
 		n = sh->lines.n;
 		*out = c;
 		return n;
@@ -861,8 +885,7 @@ static int children_json(struct fr_buf *b, const struct node *n, bool all, const
 	if (n->lines.n && !window) {
 		/* an interactive shell: its children are its lines */
 		for (size_t i = 0; !r && i < n->lines.n; i++) {
-			struct command c = {.shell = n, .line = n->lines.v[i], .from = n->lines.v[i]->ts_ns,
-					    .to = i + 1 < n->lines.n ? n->lines.v[i + 1]->ts_ns : UINT64_MAX};
+			struct command c = line_command(n, i);
 			if (!all && !command_changes(&c))
 				continue;
 			if (!first)
@@ -875,7 +898,7 @@ static int children_json(struct fr_buf *b, const struct node *n, bool all, const
 	}
 	for (size_t i = 0; !r && i < n->children.n; i++) {
 		const struct node *k = n->children.v[i];
-		if (window && !in_window(k->start_ns, window))
+		if (window && !in_window(k->start_key, window))
 			continue;
 		if (!first)
 			r = fr_buf_append(b, ",", 1);
@@ -913,16 +936,16 @@ static int node_json(struct fr_buf *b, const struct node *n, bool all, const str
 	if (!r) r = fr_buf_append(b, ",\"cwd\":", 7);
 	if (!r) r = jstr(b, x ? x->cwd : NULL);
 	if (!r) r = fr_buf_printf(b, ",\"uid\":%u,\"euid\":%u,\"start\":", n->uid, n->euid);
-	if (!r) r = jts(b, cmd && cmd->line ? cmd->from : n->start_ns);
+	if (!r) r = jts(b, cmd && cmd->line ? cmd->line->ts_ns : n->start_ns);
 	if (!r) r = fr_buf_append(b, ",\"end\":", 7);
-	if (!r) r = jts(b, cmd && cmd->line ? (cmd->to == UINT64_MAX ? n->end_ns : cmd->to) : n->end_ns);
+	if (!r) r = jts(b, cmd && cmd->line ? (cmd->to == UINT64_MAX ? n->end_ns : cmd->to_ns) : n->end_ns);
 	if (!r) r = fr_buf_append(b, ",\"exit_code\":", 13);
 	if (!r) {
 		if (cmd && cmd->line) {
 			/* a line's status: its last direct child's, if it forked one */
 			const struct node *last = NULL;
 			for (size_t i = 0; i < n->children.n; i++)
-				if (in_window(n->children.v[i]->start_ns, cmd))
+				if (in_window(n->children.v[i]->start_key, cmd))
 					last = n->children.v[i];
 			if (last && last->exited && !last->exit_signal)
 				r = fr_buf_printf(b, "%d", last->exit_code);
@@ -942,9 +965,9 @@ static int node_json(struct fr_buf *b, const struct node *n, bool all, const str
 	if (!r) r = fr_buf_printf(b, ",\"side_effects\":%s,\"effects\":[", changes ? "true" : "false");
 	bool first = true;
 	for (size_t i = 0; !r && i < n->effects.n; i++) {
-		if (cmd && cmd->line && !in_window(n->effects.v[i].ev->ts_ns, cmd))
+		if (cmd && cmd->line && !in_window(n->effects.v[i].key, cmd))
 			continue;
-		if (!(cmd && cmd->line) && before_lines(n, n->effects.v[i].ev->ts_ns) == false)
+		if (!(cmd && cmd->line) && before_lines(n, n->effects.v[i].key) == false)
 			continue; /* shown under the line it belongs to */
 		if (!first)
 			r = fr_buf_append(b, ",", 1);
@@ -1121,15 +1144,14 @@ static int text_children(struct fr_buf *b, const struct node *n, bool all, bool 
 	int r = 0;
 	if (n->lines.n && !window) {
 		for (size_t i = 0; !r && i < n->lines.n; i++) {
-			struct command c = {.shell = n, .line = n->lines.v[i], .from = n->lines.v[i]->ts_ns,
-					    .to = i + 1 < n->lines.n ? n->lines.v[i + 1]->ts_ns : UINT64_MAX};
+			struct command c = line_command(n, i);
 			if (all || command_changes(&c))
 				r = text_node(b, n, all, color, depth, &c);
 		}
 		return r;
 	}
 	for (size_t i = 0; !r && i < n->children.n; i++)
-		if (!window || in_window(n->children.v[i]->start_ns, window))
+		if (!window || in_window(n->children.v[i]->start_key, window))
 			r = text_node(b, n->children.v[i], all, color, depth, NULL);
 	return r;
 }
@@ -1142,7 +1164,7 @@ static int text_node(struct fr_buf *b, const struct node *n, bool all, bool colo
 	char t[40];
 	int r = fr_buf_printf(b, "%*s", depth * 2, "");
 	if (!r && line) {
-		fr_format_ts(cmd->from, t, sizeof(t));
+		fr_format_ts(cmd->line->ts_ns, t, sizeof(t));
 		r = fr_buf_printf(b, "%s%.19s  $ %s%s\n", color && changes ? "\033[31m" : "", t + 0, cmd->line->line,
 				  color && changes ? "\033[0m" : "");
 	} else if (!r) {
@@ -1166,9 +1188,9 @@ static int text_node(struct fr_buf *b, const struct node *n, bool all, bool colo
 	}
 	for (size_t i = 0; !r && i < n->effects.n; i++) {
 		const struct effect *e = &n->effects.v[i];
-		if (line && !in_window(e->ev->ts_ns, cmd))
+		if (line && !in_window(e->key, cmd))
 			continue;
-		if (!line && !before_lines(n, e->ev->ts_ns))
+		if (!line && !before_lines(n, e->key))
 			continue; /* shown under the line it belongs to */
 		bool ch = changes_state(e);
 		char buf[512];

@@ -53,6 +53,28 @@ static int in_order(const char *hay, const char *const *needles, int n)
 	return 1;
 }
 
+/* A copy of a tree's JSON with every RFC 3339 time replaced by "T". */
+static char *blank_times(const char *json)
+{
+	if (!json)
+		return NULL;
+	char *out = malloc(strlen(json) + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (const char *p = json; *p;) {
+		/* "2026-11-22T08:43:36.663000000Z" */
+		if (p[0] == '"' && strlen(p) >= 32 && p[5] == '-' && p[11] == 'T' && p[30] == 'Z' && p[31] == '"') {
+			memcpy(o, "\"T\"", 3);
+			o += 3;
+			p += 32;
+		} else {
+			*o++ = *p++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 int main(void)
 {
 	size_t len;
@@ -139,6 +161,28 @@ int main(void)
 	/* effects of the nested shell are shown once, under their line */
 	const char *c1 = strstr(all.data, "\"path\":\"/tmp/frfixture-sess/root.txt\"");
 	ok(c1 && !strstr(c1 + 1, "\"path\":\"/tmp/frfixture-sess/root.txt\""), "each effect appears once in the tree");
+	/* The same login with every time truncated to the second (coarser than
+	 * the recorder's millisecond default): lines, processes and effects
+	 * are attributed by the order of events, so the tree is the same once
+	 * the times themselves are blanked out. */
+	fl_segment_rewind(seg);
+	struct fr_session_builder *sb_coarse;
+	ok(fr_session_builder_new(&sb_coarse) == 0, "builder for second-truncated times");
+	while ((r = fl_segment_next(seg, &ev)) == 1) {
+		ev.ts_ns -= ev.ts_ns % 1000000000u;
+		if (fr_session_builder_add(sb_coarse, &ev) < 0)
+			break;
+	}
+	struct fr_buf coarse = {0};
+	ok(fr_session_count(sb_coarse) == 1 && fr_session_tree_json(fr_session_at(sb_coarse, 0), true, &coarse) == 0,
+	   "tree of the second-truncated login");
+	char *shape_ns = blank_times(all.data), *shape_s = blank_times(coarse.data);
+	ok(shape_ns && shape_s && !strcmp(shape_ns, shape_s),
+	   "same tree with times truncated to the second (attribution by order)");
+	free(shape_ns);
+	free(shape_s);
+	fr_buf_free(&coarse);
+	fr_session_builder_free(sb_coarse);
 	fr_buf_free(&all);
 	fr_buf_free(&some);
 	fr_buf_free(&text);
