@@ -67,7 +67,11 @@ static int flush_batch(struct fr_recorder *r)
 static int own_record(struct fr_recorder *r, uint32_t kind, uint64_t count, const char *reason)
 {
 	struct fr_event ev = {0};
+	uint64_t unit = r->opts.time_unit_ns ? r->opts.time_unit_ns : 1000000u;
 	ev.ts_ns = real_ns();
+	/* the sensor's unit: one finer time would make the writer store
+	 * the whole segment at that resolution */
+	ev.ts_ns -= ev.ts_ns % unit;
 	ev.kind = kind;
 	ev.pid = ev.tid = (uint32_t)getpid();
 	ev.auid = ev.ses = FR_ID_UNSET;

@@ -33,6 +33,7 @@ struct fr_recorder_opts {
 	uint32_t segment_seconds; /* 0: FR_RECORDER_SEGMENT_SECONDS */
 	uint64_t max_disk_bytes;  /* 0: no cap */
 	uint32_t sync_ms;         /* 0: FR_RECORDER_SYNC_MS */
+	uint64_t time_unit_ns;    /* own records' times are multiples; 0: 1 ms */
 	/* Called for each record the recorder itself creates (may be NULL). */
 	void (*on_event)(const struct fr_event *ev, void *ctx);
 	void *ctx;

@@ -124,9 +124,7 @@ static int emit_proc(const char *host, const struct sensor_clock *clk, struct pr
 	}
 	long hz = sysconf(_SC_CLK_TCK);
 	uint64_t boot_ns = starttime * (1000000000ull / (uint64_t)(hz > 0 ? hz : 100));
-	struct timespec rt;
-	clock_gettime(CLOCK_REALTIME, &rt);
-	ev.ts_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+	ev.ts_ns = sensor_now(clk);
 	ev.kind = FR_EV_PROC;
 	ev.pid = ev.tid = pid;
 	ev.ppid = ppid;
@@ -292,11 +290,10 @@ int procscan_run(const char *host, const struct sensor_clock *clk, struct proc_t
 		return r;
 	}
 	owners(rows, n, self_pid);
-	struct timespec rt;
-	clock_gettime(CLOCK_REALTIME, &rt);
+	uint64_t now = sensor_now(clk);
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		struct fr_event ev = {0};
-		ev.ts_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+		ev.ts_ns = now;
 		ev.kind = FR_EV_SOCKET;
 		ev.host = host;
 		ev.auid = ev.ses = FR_ID_UNSET;

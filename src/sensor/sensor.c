@@ -40,8 +40,9 @@ struct fr_sensor {
 	int nshell_links;
 };
 
-void sensor_clock_init(struct sensor_clock *c)
+void sensor_clock_init(struct sensor_clock *c, uint64_t unit_ns)
 {
+	c->unit_ns = unit_ns ? unit_ns : 1000000u;
 	struct timespec rt, bt, rt2;
 	clock_gettime(CLOCK_REALTIME, &rt);
 	clock_gettime(CLOCK_BOOTTIME, &bt);
@@ -49,6 +50,20 @@ void sensor_clock_init(struct sensor_clock *c)
 	int64_t real = ((int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec + (int64_t)rt2.tv_sec * 1000000000 +
 			rt2.tv_nsec) / 2;
 	c->boot_to_real_ns = real - ((int64_t)bt.tv_sec * 1000000000 + bt.tv_nsec);
+}
+
+uint64_t sensor_event_time(const struct sensor_clock *c, uint64_t boot_ns)
+{
+	uint64_t t = (uint64_t)((int64_t)boot_ns + c->boot_to_real_ns);
+	return t - t % c->unit_ns;
+}
+
+uint64_t sensor_now(const struct sensor_clock *c)
+{
+	struct timespec rt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	uint64_t t = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+	return t - t % c->unit_ns;
 }
 
 uint64_t sensor_pstart_utc(const struct sensor_clock *c, uint64_t boot_ns)
@@ -155,7 +170,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		return 0;
 	struct fr_event ev = {0};
 	uint32_t trunc = 0;
-	ev.ts_ns = (uint64_t)((int64_t)e->ts_ns + s->clock.boot_to_real_ns);
+	ev.ts_ns = sensor_event_time(&s->clock, e->ts_ns);
 	ev.kind = kind_map[e->kind];
 	ev.pid = e->pid;
 	ev.tid = e->tid;
@@ -361,7 +376,7 @@ int fr_sensor_open(const struct fr_sensor_opts *opts, fr_sensor_cb cb, void *ctx
 		snprintf(s->host, sizeof(s->host), "%s", opts->host);
 	else if (gethostname(s->host, sizeof(s->host) - 1) != 0)
 		snprintf(s->host, sizeof(s->host), "localhost");
-	sensor_clock_init(&s->clock);
+	sensor_clock_init(&s->clock, opts ? opts->time_unit_ns : 0);
 	s->ncpus = libbpf_num_possible_cpus();
 	libbpf_set_print(libbpf_quiet);
 
@@ -454,9 +469,7 @@ static int report_lost(struct fr_sensor *s)
 	if (lost <= s->lost_reported)
 		return 0;
 	struct fr_event ev = {0};
-	struct timespec rt;
-	clock_gettime(CLOCK_REALTIME, &rt);
-	ev.ts_ns = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+	ev.ts_ns = sensor_now(&s->clock);
 	ev.kind = FR_EV_LOST;
 	ev.auid = ev.ses = FR_ID_UNSET;
 	ev.host = s->host;

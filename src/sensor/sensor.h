@@ -25,6 +25,10 @@ struct fr_sensor_opts {
 	bool no_reads;    /* drop read-only opens in the kernel */
 	const char *host; /* NULL: gethostname() */
 	uint32_t ring_mb; /* ring buffer size in MiB, a power of two; 0: 32 */
+	/* Event times are truncated to multiples of this many ns: 1, 1000,
+	 * 1000000 or 1000000000; 0: 1000000 (milliseconds, like the audit
+	 * log). The order of events is exact whatever the unit. */
+	uint64_t time_unit_ns;
 };
 
 /* Called for each event, in ring-buffer order. The event and its strings are

@@ -27,8 +27,14 @@ void proc_table_free(struct proc_table *t);
 /* Clock conversion shared by the live decoder and the /proc snapshot. */
 struct sensor_clock {
 	int64_t boot_to_real_ns; /* CLOCK_REALTIME - CLOCK_BOOTTIME */
+	uint64_t unit_ns;        /* event times are truncated to multiples of this */
 };
-void sensor_clock_init(struct sensor_clock *c);
+/* unit_ns: 1, 1000, 1000000 or 1000000000 (0: 1000000). */
+void sensor_clock_init(struct sensor_clock *c, uint64_t unit_ns);
+/* An event time in UTC ns, truncated to the clock's unit: from a BPF
+ * boot-clock reading, and from CLOCK_REALTIME now. */
+uint64_t sensor_event_time(const struct sensor_clock *c, uint64_t boot_ns);
+uint64_t sensor_now(const struct sensor_clock *c);
 /* A process start, in boot-clock ns, truncated to /proc's 10 ms ticks and
  * converted to UTC ns: the same value from BPF and from /proc/PID/stat. */
 uint64_t sensor_pstart_utc(const struct sensor_clock *c, uint64_t boot_ns);

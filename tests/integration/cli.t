@@ -113,6 +113,28 @@ t.eq([e for e in ev if e["event"] == "open" and e["flags"][0] == "rdonly"], [], 
 t.ok(any(e["event"] == "create" and e["path"] == os.path.join(work, "nr.txt") for e in ev),
      "--no-reads: creates are still recorded")
 
+# --time-resolution: milliseconds by default, nanoseconds on request
+def subms(ev):
+    return [e["ts"] for e in ev if not e["ts"].endswith("000000Z")]
+rec = Recorder()
+for i in range(20):
+    open(os.path.join(work, "tr%d" % i), "w").close()
+ev = rec.stop()
+t.ok(len(ev) > 20 and not subms(ev), "default: every time is a whole millisecond", subms(ev)[:5])
+rec = Recorder("--time-resolution", "ns")
+for i in range(20):
+    open(os.path.join(work, "tn%d" % i), "w").close()
+ev = rec.stop()
+t.ok(len(subms(ev)) > len(ev) // 2, "--time-resolution ns: nanosecond times (%d of %d not whole ms)"
+     % (len(subms(ev)), len(ev)))
+rec = Recorder("--time-resolution", "s")
+open(os.path.join(work, "ts0"), "w").close()
+ev = rec.stop()
+t.ok(ev and all(e["ts"].endswith(".000000000Z") for e in ev), "--time-resolution s: whole seconds")
+r = subprocess.run([FLIGHTREC, "record", "--time-resolution", "fortnight"], capture_output=True, text=True)
+t.ok(r.returncode == 2 and "--time-resolution takes ns, us, ms or s" in r.stderr,
+     "--time-resolution fortnight: usage error, exit 2", r.stderr)
+
 # losses are never silent: stop the reader, overflow a 1 MiB ring buffer
 rec = Recorder("--ring-buffer", "1")
 os.kill(rec.proc.pid, signal.SIGSTOP)
