@@ -150,13 +150,18 @@ static const char *ev_names[26] = {"error", "path", "path2", "argv", "cwd", "tru
 				   "target_comm", "signal", "code", "new_uid", "new_euid", "proto",
 				   "port", "rport", "addr", "raddr", "count", "inode", "line"};
 
+/* Block names; lane 1's streams (type + 128, FORMAT.md 5.6) get "c:". */
 static void type_name(uint32_t t, char *b, size_t n)
 {
 	static const char *fixed[] = {[1] = "summary", [16] = "dict:hosts", [17] = "dict:comms",
 				      [18] = "dict:paths", [19] = "dict:argvs", [20] = "dict:lines",
 				      [32] = "kind", [33] = "ts", [34] = "pid", [35] = "pid-new",
-				      [36] = "ctx-mask", [37] = "ev-mask"};
-	if (t < sizeof(fixed) / sizeof(fixed[0]) && fixed[t])
+				      [36] = "ctx-mask", [37] = "ev-mask", [38] = "lanes", [39] = "sessions"};
+	if (t >= 128 + 32 && t < 128 + 90) {
+		char sub[32];
+		type_name(t - 128, sub, sizeof(sub));
+		snprintf(b, n, "c:%.29s", sub);
+	} else if (t < sizeof(fixed) / sizeof(fixed[0]) && fixed[t])
 		snprintf(b, n, "%s", fixed[t]);
 	else if (t >= 48 && t < 60)
 		snprintf(b, n, "ctx:%s", ctx_names[t - 48]);

@@ -136,13 +136,24 @@ static inline uint64_t fl_le64_get(const uint8_t *p)
 
 /* Feature flags: readers refuse unknown incompatible flags and ignore unknown
  * compatible ones. */
-#define FL_COMPAT_KNOWN 0u
+/* The segment has a sessions block (FORMAT.md 3.1). */
+#define FL_COMPAT_SESSIONS 0x1u
+#define FL_COMPAT_KNOWN FL_COMPAT_SESSIONS
 /* port and rport columns hold zz32 deltas from the previous value of the
  * same kind (without it: plain varints). Ephemeral ports climb by one or
  * two per connection, so this turns nginx's two biggest columns into
  * near-constants. */
 #define FL_INCOMPAT_DELTA_PORTS 0x1u
-#define FL_INCOMPAT_KNOWN FL_INCOMPAT_DELTA_PORTS
+/* The ts block starts with a varint unit (ns per tick): the deltas are in
+ * ticks. The recorder stores times at millisecond resolution by default (as
+ * the Linux audit log does), which makes the ts stream nearly free; the
+ * writer picks the largest power of 1000 that divides every timestamp, so
+ * nanosecond input stays exact. */
+#define FL_INCOMPAT_TS_UNIT 0x2u
+/* Events of the change kinds are coded in a lane of their own, with a
+ * selector block saying which lane each event is in (FORMAT.md 5.6). */
+#define FL_INCOMPAT_LANES 0x4u
+#define FL_INCOMPAT_KNOWN (FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES)
 
 struct fl_seg_header {
 	uint8_t magic[8];          /* "FRLOGSEG" */

@@ -11,6 +11,7 @@
  */
 #include "flightlog/fl_internal.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -103,6 +104,16 @@ static const struct field ev_fields[NEV] = {
 enum { S_KIND, S_TS, S_PID, S_PIDNEW, S_CTXMASK, S_EVMASK, S_CTX0, S_EV0 = S_CTX0 + NCTX,
        NSTREAMS = S_EV0 + NEV };
 #define BLK_SUMMARY 1u
+#define BLK_LANES 38u
+#define BLK_SESSIONS 39u
+/* Lanes (FL_INCOMPAT_LANES): events of the change kinds (modify .. unlisten:
+ * what who-changed, what-changed, persistence and new-listeners read) are
+ * coded in lane 1, every other event in lane 0. Each lane has its own
+ * model and streams; lane 1's block types are lane 0's + 128. A query for
+ * changes decodes lane 1 only: a few percent of a typical segment. */
+#define NLANES 2
+#define LANE_TYPE_OFFSET 128u
+static inline int lane_of(uint32_t kind) { return kind >= 7 && kind <= 19; }
 static uint32_t stream_type(int s)
 {
 	if (s < S_CTX0)
@@ -224,7 +235,6 @@ struct evstate {
 };
 
 struct model {
-	uint64_t prev_ts;
 	uint32_t mtf[MTF_N];
 	unsigned mtf_len;
 	uint32_t prev_new_pid;
@@ -403,11 +413,24 @@ struct fl_writer {
 	uint64_t count;
 	uint64_t ts_min, ts_max;
 	uint64_t kind_count[KSLOTS + 1];
-	struct model m;
 	struct wdict d[ND];
-	struct fl_bytes s[NSTREAMS]; /* S_TS unused: see tsd */
-	uint64_t *tsd;               /* zigzag ts deltas, byte-planed at finish */
-	size_t tscap;
+	struct wlane {
+		struct model m;
+		struct fl_bytes s[NSTREAMS]; /* S_TS unused: see tsd */
+		uint64_t *tsd;               /* ts_ns of each event, delta-coded at finish */
+		size_t tscap;
+		uint64_t count;
+	} lane[NLANES];
+	struct fl_bytes lanesel;     /* bit j: lane of event j */
+	/* audit sessions seen: key (host ref << 32 | ses), first time; an
+	 * open-addressing table (key 0 is free: ses is never 0 with ref 0
+	 * stored, see ses_note) plus the insertion order */
+	struct sesmap {
+		uint64_t *keys, *first;
+		uint32_t *order;     /* slot of the i-th session seen */
+		uint32_t n, mask;
+	} ses;
+	uint64_t ts_or_rem;          /* bit k: a ts that 1000^(k+1) does not divide */
 	ZSTD_CCtx *cctx;
 };
 
@@ -431,16 +454,26 @@ int fl_writer_new(const struct fl_writer_opts *opts, struct fl_writer **out)
 
 static void writer_clear(struct fl_writer *w)
 {
-	model_reset(&w->m);
 	for (int i = 0; i < ND; i++)
 		wdict_free(&w->d[i]);
-	for (int i = 0; i < NSTREAMS; i++)
-		fl_bytes_free(&w->s[i]);
-	free(w->tsd);
-	w->tsd = NULL;
-	w->tscap = 0;
+	for (int l = 0; l < NLANES; l++) {
+		struct wlane *L = &w->lane[l];
+		model_reset(&L->m);
+		for (int i = 0; i < NSTREAMS; i++)
+			fl_bytes_free(&L->s[i]);
+		free(L->tsd);
+		L->tsd = NULL;
+		L->tscap = 0;
+		L->count = 0;
+	}
+	fl_bytes_free(&w->lanesel);
+	free(w->ses.keys);
+	free(w->ses.first);
+	free(w->ses.order);
+	memset(&w->ses, 0, sizeof(w->ses));
 	w->count = 0;
 	w->ts_min = w->ts_max = 0;
+	w->ts_or_rem = 0;
 	memset(w->kind_count, 0, sizeof(w->kind_count));
 }
 
@@ -456,6 +489,50 @@ void fl_writer_free(struct fl_writer *w)
 uint64_t fl_writer_count(const struct fl_writer *w)
 {
 	return w->count;
+}
+
+/* Remember the first time audit session (host ref, ses) appears. The key
+ * stores ses + 1 in the low half, so no real key is 0. */
+static int ses_note(struct sesmap *m, uint64_t host_ref, uint32_t ses, uint64_t first)
+{
+	uint64_t key = host_ref << 32 | ((uint64_t)ses + 1);
+	if ((m->n + 1) * 2 > m->mask + 1 || !m->keys) {
+		uint32_t ncap = m->keys ? (m->mask + 1) * 2 : 64;
+		uint64_t *nk = calloc(ncap, sizeof(uint64_t)), *nf = calloc(ncap, sizeof(uint64_t));
+		uint32_t *no = realloc(m->order, ncap * sizeof(uint32_t));
+		if (!nk || !nf || !no) {
+			free(nk);
+			free(nf);
+			if (no)
+				m->order = no;
+			return -ENOMEM;
+		}
+		m->order = no;
+		for (uint32_t i = 0; i < m->n; i++) {
+			uint32_t old = m->order[i];
+			uint64_t k = m->keys[old];
+			uint32_t h = (uint32_t)((k * 0x9e3779b97f4a7c15ull) >> 32) & (ncap - 1);
+			while (nk[h])
+				h = (h + 1) & (ncap - 1);
+			nk[h] = k;
+			nf[h] = m->first[old];
+			m->order[i] = h;
+		}
+		free(m->keys);
+		free(m->first);
+		m->keys = nk;
+		m->first = nf;
+		m->mask = ncap - 1;
+	}
+	uint32_t h = (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & m->mask;
+	while (m->keys[h] && m->keys[h] != key)
+		h = (h + 1) & m->mask;
+	if (!m->keys[h]) {
+		m->keys[h] = key;
+		m->first[h] = first;
+		m->order[m->n++] = h;
+	}
+	return 0;
 }
 
 /* Reference for a string field: reuse `base` when it has the same bytes. */
@@ -527,8 +604,9 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 {
 	if ((!ev->argv && ev->argv_len) || w->count >= UINT32_MAX - 1)
 		return -EINVAL;
-	struct model *m = &w->m;
-	struct fl_bytes *S = w->s;
+	struct wlane *L = &w->lane[lane_of(ev->kind)];
+	struct model *m = &L->m;
+	struct fl_bytes *S = L->s;
 	int r;
 	/* Remember stream lengths so a failure leaves the writer as it was
 	 * (dictionary entries may stay: they are only unused). */
@@ -537,15 +615,18 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 	for (int i = 0; i < NSTREAMS; i++)
 		saved[i] = S[i].len;
 	/* kind, ts */
-	if (w->count == w->tscap) {
-		size_t nc = w->tscap ? w->tscap * 2 : 1024;
-		uint64_t *t = realloc(w->tsd, nc * sizeof(uint64_t));
+	if (L->count == L->tscap) {
+		size_t nc = L->tscap ? L->tscap * 2 : 1024;
+		uint64_t *t = realloc(L->tsd, nc * sizeof(uint64_t));
 		if (!t)
 			return -ENOMEM;
-		w->tsd = t;
-		w->tscap = nc;
+		L->tsd = t;
+		L->tscap = nc;
 	}
-	w->tsd[w->count] = fl_zz64(ev->ts_ns - m->prev_ts);
+	size_t sel_saved = w->lanesel.len;
+	if (w->count % 8 == 0 && fl_bytes_put(&w->lanesel, "", 1))
+		return -ENOMEM;
+	L->tsd[L->count] = ev->ts_ns;
 	if ((r = fl_put_varint(&S[S_KIND], ev->kind)))
 		goto fail;
 	/* pid */
@@ -606,6 +687,13 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 		if (r)
 			goto fail;
 	}
+	/* the sessions block (FORMAT.md 3.1); nothing fails after this */
+	if (ev->ses != FR_ID_UNSET && ev->kind != FR_EV_LOST && ev->kind != FR_EV_SOCKET &&
+	    ev->kind != FR_EV_GAP &&
+	    ses_note(&w->ses, cur.v[9], ev->ses, ev->kind == FR_EV_PROC ? ev->pstart_ns : ev->ts_ns)) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	/* commit */
 	int hit = mi;
 	if (hit >= 0)
@@ -617,18 +705,24 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 	*st = cur;
 	m->last_ctx = cur;
 	m->last_pid = ev->pid;
-	m->prev_ts = ev->ts_ns;
 	*ks = ecur;
 	if (!w->count || ev->ts_ns < w->ts_min)
 		w->ts_min = ev->ts_ns;
 	if (!w->count || ev->ts_ns > w->ts_max)
 		w->ts_max = ev->ts_ns;
+	/* bit k set: some timestamp is not a multiple of 1000^(k+1) ns */
+	w->ts_or_rem |= (uint64_t)(ev->ts_ns % 1000u != 0) | (uint64_t)(ev->ts_ns % 1000000u != 0) << 1 |
+			(uint64_t)(ev->ts_ns % 1000000000u != 0) << 2;
 	w->kind_count[ev->kind < KSLOTS ? ev->kind : KSLOTS]++;
+	if (L != w->lane)
+		w->lanesel.p[w->count / 8] |= (uint8_t)(1u << (w->count % 8));
+	L->count++;
 	w->count++;
 	return 0;
 fail:
 	for (int i = 0; i < NSTREAMS; i++)
 		S[i].len = saved[i];
+	w->lanesel.len = sel_saved;
 	/* A state created for a new pid stays: it holds the baseline the
 	 * decoder would also create, but only if this pid then appears; drop
 	 * it to keep encoder and decoder in step. */
@@ -695,15 +789,23 @@ static int build_summary(struct fl_writer *w, struct fl_bytes *b)
 	r |= fl_put_varint(b, KSLOTS);
 	for (int k = 0; k <= KSLOTS; k++)
 		r |= fl_put_varint(b, w->kind_count[k]);
-	/* pids: the keys of the per-pid state map */
-	uint32_t n = w->m.nst, j = 0;
+	/* pids: the keys of the lanes' per-pid state maps */
+	uint32_t n = w->lane[0].m.nst + w->lane[1].m.nst, j = 0;
 	uint32_t *pids = malloc((n ? n : 1) * sizeof(uint32_t));
 	if (!pids)
 		return -ENOMEM;
-	for (uint32_t i = 0; w->m.pm.vals && i <= w->m.pm.mask; i++)
-		if (w->m.pm.vals[i])
-			pids[j++] = w->m.pm.keys[i];
+	for (int l = 0; l < NLANES; l++) {
+		const struct model *m = &w->lane[l].m;
+		for (uint32_t i = 0; m->pm.vals && i <= m->pm.mask; i++)
+			if (m->pm.vals[i])
+				pids[j++] = m->pm.keys[i];
+	}
 	qsort(pids, j, sizeof(uint32_t), cmp_u32);
+	uint32_t u = 0;
+	for (uint32_t i = 0; i < j; i++)
+		if (!u || pids[i] != pids[u - 1])
+			pids[u++] = pids[i];
+	j = u;
 	r |= fl_put_varint(b, j);
 	for (uint32_t i = 0; i < j; i++)
 		r |= fl_put_varint(b, i ? pids[i] - pids[i - 1] : pids[0]);
@@ -749,14 +851,30 @@ struct outblk {
 int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq,
 		     void **out, size_t *out_len)
 {
-	struct outblk blk[1 + ND + NSTREAMS];
-	struct fl_bytes summary = {0}, dictraw[ND] = {{0}};
+	struct outblk blk[3 + ND + NLANES * NSTREAMS];
+	struct fl_bytes summary = {0}, sessions = {0}, dictraw[ND] = {{0}};
+	uint64_t *tsz = NULL;
 	size_t nb = 0;
 	int r = build_summary(w, &summary);
 	memset(blk, 0, sizeof(blk));
 	if (r)
 		goto out;
 	blk[nb++] = (struct outblk){BLK_SUMMARY, 0, summary.p, summary.len, NULL, 0};
+	if (w->ses.n) {
+		/* sessions: n, then (host ref, ses, first) in order of appearance */
+		int e = fl_put_varint(&sessions, w->ses.n);
+		for (uint32_t i = 0; i < w->ses.n && !e; i++) {
+			uint64_t k = w->ses.keys[w->ses.order[i]];
+			e |= fl_put_varint(&sessions, k >> 32);
+			e |= fl_put_varint(&sessions, (uint32_t)k - 1u);
+			e |= fl_put_varint(&sessions, w->ses.first[w->ses.order[i]]);
+		}
+		if (e) {
+			r = -ENOMEM;
+			goto out;
+		}
+		blk[nb++] = (struct outblk){BLK_SESSIONS, w->ses.n, sessions.p, sessions.len, NULL, 0};
+	}
 	for (int d = 0; d < ND; d++) {
 		if (!w->d[d].n)
 			continue;
@@ -767,32 +885,52 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 		}
 		blk[nb++] = (struct outblk){dict_type[d], w->d[d].n, dictraw[d].p, dictraw[d].len, NULL, 0};
 	}
-	if (w->count) {
-		/* ts: one width byte W, then W planes of count bytes (byte b
-		 * of every value, little-endian order) */
-		uint64_t all = 0;
-		for (uint64_t i = 0; i < w->count; i++)
-			all |= w->tsd[i];
+	/* ts: varint unit, one width byte W, then W planes of count bytes (byte
+	 * b of every zigzag tick delta, little-endian), per lane */
+	uint64_t unit = !(w->ts_or_rem & 4) ? 1000000000u : !(w->ts_or_rem & 2) ? 1000000u
+		      : !(w->ts_or_rem & 1) ? 1000u : 1u;
+	/* deltas go to a copy: a failed finish keeps the events */
+	tsz = malloc((w->count ? w->count : 1) * sizeof(uint64_t));
+	if (!tsz) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (int l = 0; l < NLANES; l++) {
+		struct wlane *L = &w->lane[l];
+		if (!L->count)
+			continue;
+		uint64_t all = 0, prev = 0;
+		for (uint64_t i = 0; i < L->count; i++) {
+			uint64_t t = L->tsd[i] / unit;
+			tsz[i] = fl_zz64(t - prev);
+			prev = t;
+			all |= tsz[i];
+		}
 		unsigned width = 0;
 		while (width < 8 && (all >> (8 * width)))
 			width++;
-		struct fl_bytes *ts = &w->s[S_TS];
+		struct fl_bytes *ts = &L->s[S_TS];
 		ts->len = 0;
-		if (fl_bytes_grow(ts, 1 + width * w->count)) {
+		if (fl_put_varint(ts, unit) || fl_bytes_grow(ts, 1 + width * L->count)) {
 			r = -ENOMEM;
 			goto out;
 		}
-		ts->p[0] = (uint8_t)width;
+		size_t at = ts->len;
+		ts->p[at] = (uint8_t)width;
 		for (unsigned b = 0; b < width; b++) {
-			uint8_t *o = ts->p + 1 + b * w->count;
-			for (uint64_t i = 0; i < w->count; i++)
-				o[i] = (uint8_t)(w->tsd[i] >> (8 * b));
+			uint8_t *o = ts->p + at + 1 + b * L->count;
+			for (uint64_t i = 0; i < L->count; i++)
+				o[i] = (uint8_t)(tsz[i] >> (8 * b));
 		}
-		ts->len = 1 + width * w->count;
+		ts->len = at + 1 + width * L->count;
 	}
-	for (int s = 0; s < NSTREAMS; s++)
-		if (w->s[s].len)
-			blk[nb++] = (struct outblk){stream_type(s), 0, w->s[s].p, w->s[s].len, NULL, 0};
+	for (int l = 0; l < NLANES; l++)
+		for (int s = 0; s < NSTREAMS; s++)
+			if (w->lane[l].s[s].len)
+				blk[nb++] = (struct outblk){stream_type(s) + (uint32_t)l * LANE_TYPE_OFFSET, 0,
+							    w->lane[l].s[s].p, w->lane[l].s[s].len, NULL, 0};
+	if (w->count)
+		blk[nb++] = (struct outblk){BLK_LANES, 0, w->lanesel.p, (w->count + 7) / 8, NULL, 0};
 	size_t total = FL_HEADER_SIZE + nb * sizeof(struct fl_block_desc);
 	for (size_t i = 0; i < nb; i++) {
 		size_t bound = ZSTD_compressBound(blk[i].raw_len);
@@ -803,7 +941,7 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 		}
 		/* The timestamp planes are near-random: a high level gains
 		 * nothing there (<0.1%) but would cost most of the time. */
-		int lvl = blk[i].type == stream_type(S_TS) && w->level > 3 ? 3 : w->level;
+		int lvl = blk[i].type % LANE_TYPE_OFFSET == stream_type(S_TS) && w->level > 3 ? 3 : w->level;
 		size_t z = ZSTD_compressCCtx(w->cctx, blk[i].z, bound, blk[i].raw, blk[i].raw_len, lvl);
 		if (ZSTD_isError(z)) {
 			r = -EIO;
@@ -828,7 +966,8 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	memcpy(h.magic, FL_SEG_MAGIC, 8);
 	h.version = htole32(FL_SEG_VERSION);
 	h.header_size = htole32(FL_HEADER_SIZE);
-	h.incompat_flags = htole32(FL_INCOMPAT_DELTA_PORTS);
+	h.incompat_flags = htole32(FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES);
+	h.compat_flags = htole32(w->ses.n ? FL_COMPAT_SESSIONS : 0);
 	h.seq = htole64(seq);
 	if (prev_hash)
 		memcpy(h.prev_hash, prev_hash, FL_HASH_LEN);
@@ -863,9 +1002,11 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	writer_clear(w);
 	r = 0;
 out:
+	free(tsz);
 	for (size_t i = 0; i < nb; i++)
 		free(blk[i].z);
 	fl_bytes_free(&summary);
+	fl_bytes_free(&sessions);
 	for (int d = 0; d < ND; d++)
 		fl_bytes_free(&dictraw[d]);
 	return r;
@@ -909,11 +1050,25 @@ struct fl_segment {
 	uint32_t bloom_m, bloom_k;
 	struct rdict d[ND];
 	bool dict_loaded[ND];
-	struct rstream s[NSTREAMS];
-	const uint8_t *ts_planes; /* into s[S_TS].raw */
-	unsigned ts_width;
+	struct rlane {
+		struct rstream s[NSTREAMS];
+		const uint8_t *ts_planes; /* into s[S_TS].raw */
+		unsigned ts_width;
+		uint64_t ts_unit;         /* ns per tick */
+		uint64_t count;           /* events in this lane */
+		bool loaded;              /* decoded by this reader */
+		/* iteration */
+		uint64_t prev_tick, done;
+		struct model m;
+		struct fr_event ktmpl[KSLOTS]; /* per kind slot: its fields so far */
+	} lane[NLANES];
+	uint8_t *lanesel;             /* bit j: lane of event j; NULL: all lane 0 */
+	struct fl_session_first *sessions; /* the sessions block, parsed */
+	size_t nsessions;
+	bool have_sessions;
+	bool changes_only;            /* FL_COL_CHANGES: lane 1 alone */
+	bool all_ctx;                 /* every context column is decoded */
 	/* iteration */
-	struct model m;
 	uint64_t done;
 	uint64_t seen_min, seen_max;
 	uint64_t seen_kind[KSLOTS + 1];
@@ -930,10 +1085,16 @@ const struct fl_block_stat *fl_segment_blocks(const struct fl_segment *seg, size
 
 static void seg_reset_iter(struct fl_segment *g)
 {
-	model_reset(&g->m);
-	for (int i = 0; i < NSTREAMS; i++)
-		if (g->s[i].loaded)
-			g->s[i].p = i == S_TS ? g->s[i].end : g->s[i].raw;
+	for (int l = 0; l < NLANES; l++) {
+		struct rlane *L = &g->lane[l];
+		model_reset(&L->m);
+		for (int i = 0; i < NSTREAMS; i++)
+			if (L->s[i].loaded)
+				L->s[i].p = i == S_TS ? L->s[i].end : L->s[i].raw;
+		L->done = 0;
+		L->prev_tick = 0;
+		memset(L->ktmpl, 0, sizeof(L->ktmpl));
+	}
 	g->done = 0;
 	g->seen_min = g->seen_max = 0;
 	memset(g->seen_kind, 0, sizeof(g->seen_kind));
@@ -944,8 +1105,9 @@ void fl_segment_free(struct fl_segment *g)
 {
 	if (!g)
 		return;
-	model_reset(&g->m);
 	free(g->pids);
+	free(g->lanesel);
+	free(g->sessions);
 	free(g->hosts_arena);
 	free(g->hosts);
 	free(g->bloom);
@@ -954,32 +1116,59 @@ void fl_segment_free(struct fl_segment *g)
 		free(g->d[i].s);
 		free(g->d[i].len);
 	}
-	for (int i = 0; i < NSTREAMS; i++)
-		free(g->s[i].raw);
+	for (int l = 0; l < NLANES; l++) {
+		model_reset(&g->lane[l].m);
+		for (int i = 0; i < NSTREAMS; i++)
+			free(g->lane[l].s[i].raw);
+	}
 	free(g->blocks);
 	free(g);
+}
+
+/* Lane 1's stream names: "c:" and lane 0's ("c:path"). */
+static char lane1_names[NSTREAMS][24];
+static pthread_once_t lane1_once = PTHREAD_ONCE_INIT;
+static void lane1_names_init(void)
+{
+	for (int s = 0; s < NSTREAMS; s++)
+		snprintf(lane1_names[s], sizeof(lane1_names[s]), "c:%s", stream_name(s));
+}
+static const char *lane_stream_name(int lane, int s)
+{
+	if (!lane)
+		return stream_name(s);
+	pthread_once(&lane1_once, lane1_names_init);
+	return lane1_names[s];
 }
 
 static const char *type_name(uint32_t type)
 {
 	if (type == BLK_SUMMARY)
 		return "summary";
+	if (type == BLK_LANES)
+		return "lanes";
 	for (int d = 0; d < ND; d++)
 		if (dict_type[d] == type)
 			return dict_name[d];
-	for (int s = 0; s < NSTREAMS; s++)
-		if (stream_type(s) == type)
-			return stream_name(s);
+	for (int l = 0; l < NLANES; l++)
+		for (int s = 0; s < NSTREAMS; s++)
+			if (stream_type(s) + (uint32_t)l * LANE_TYPE_OFFSET == type)
+				return lane_stream_name(l, s);
 	return "unknown";
 }
 
 /* Decompress (or copy) one verified block into a fresh buffer with one
  * spare NUL byte. */
+/* Decompress block d of buf into a new buffer (*out, with a NUL after
+ * *out_len bytes). check_crc: verify the block's CRC first (when the open did
+ * not verify every block). dctx may be NULL. */
 static int load_block(const uint8_t *buf, const struct fl_block_desc *d, uint32_t codec,
-		      uint8_t **out, size_t *out_len, struct fl_error *err)
+		      uint8_t **out, size_t *out_len, struct fl_error *err, ZSTD_DCtx *dctx, bool check_crc)
 {
 	uint64_t off = d->offset, sz = d->stored_size, raw = d->raw_size;
 	const char *name = type_name(d->type);
+	if (check_crc && fl_crc32c(0, buf + off, sz) != d->crc && !FL_FUZZING)
+		return fl_set_error(err, -EBADMSG, off, name, "bad checksum");
 	if (raw > FL_MAX_RAW)
 		return fl_set_error(err, -EFBIG, off, name, "declared size %llu too large",
 				    (unsigned long long)raw);
@@ -1002,7 +1191,8 @@ static int load_block(const uint8_t *buf, const struct fl_block_desc *d, uint32_
 	if (codec == FL_CODEC_RAW) {
 		memcpy(p, buf + off, raw);
 	} else {
-		size_t got = ZSTD_decompress(p, raw, buf + off, sz);
+		size_t got = dctx ? ZSTD_decompressDCtx(dctx, p, raw, buf + off, sz)
+				  : ZSTD_decompress(p, raw, buf + off, sz);
 		if (ZSTD_isError(got) || got != raw) {
 			free(p);
 			return fl_set_error(err, -EBADMSG, off, name, "zstd decompression failed");
@@ -1043,6 +1233,32 @@ static int parse_dict(struct rdict *rd, uint8_t *raw, size_t len, uint32_t items
 	}
 	rd->n = items;
 	rd->raw = raw;
+	return 0;
+}
+
+/* The sessions block: host references are kept as integers in .host until
+ * the summary's hosts are known (fl_segment_open_ex resolves them). */
+static int parse_sessions(struct fl_segment *g, const uint8_t *p, size_t len, uint32_t items, uint64_t off,
+			  struct fl_error *err)
+{
+	const uint8_t *end = p + len;
+	uint64_t n;
+	if (fl_get_varint(&p, end, &n) || n != items || n > len)
+		return fl_set_error(err, -EBADMSG, off, "sessions", "bad session count");
+	g->sessions = calloc(n ? n : 1, sizeof(*g->sessions));
+	if (!g->sessions)
+		return fl_set_error(err, -ENOMEM, off, "sessions", "out of memory");
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t host, ses, first;
+		if (fl_get_varint(&p, end, &host) || fl_get_varint(&p, end, &ses) || fl_get_varint(&p, end, &first))
+			return fl_set_error(err, -EBADMSG, off, "sessions", "truncated");
+		if (host > UINT32_MAX || ses >= FR_ID_UNSET)
+			return fl_set_error(err, -EBADMSG, off, "sessions", "value out of range");
+		g->sessions[i] = (struct fl_session_first){(const char *)(uintptr_t)host, (uint32_t)ses, first};
+	}
+	if (p != end)
+		return fl_set_error(err, -EBADMSG, off, "sessions", "trailing bytes");
+	g->nsessions = n;
 	return 0;
 }
 
@@ -1206,6 +1422,12 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 	struct fl_error e = {0};
 	int r = 0;
 	g->columns = opts && opts->columns ? opts->columns : FL_COL_ALL;
+	if (!(g->columns & (FL_COL_ALL | FL_COL_NONE)))
+		g->columns |= FL_COL_ALL; /* FL_COL_CHANGES alone: every column */
+	/* only segments with lanes can skip the other events */
+	g->changes_only = (g->columns & FL_COL_CHANGES) && (incompat & FL_INCOMPAT_LANES);
+	g->lane[0].loaded = !g->changes_only;
+	g->lane[1].loaded = (incompat & FL_INCOMPAT_LANES) != 0;
 	g->info.version = version;
 	g->info.compat_flags = le32toh(h.compat_flags);
 	g->info.incompat_flags = incompat;
@@ -1215,9 +1437,12 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 	g->info.ts_max = le64toh(h.ts_max);
 	g->info.size = len;
 	memcpy(g->info.prev_hash, h.prev_hash, FL_HASH_LEN);
-	fl_sha256(buf, len, g->info.hash);
+	bool fast = opts && (opts->flags & FL_READ_FAST);
+	if (!fast)
+		fl_sha256(buf, len, g->info.hash);
+	ZSTD_DCtx *dctx = ZSTD_createDCtx(); /* NULL: ZSTD_decompress makes its own */
 
-	bool have_summary = false, seen_dict[ND] = {0}, seen_stream[NSTREAMS] = {0};
+	bool have_summary = false, have_lanes = false, seen_dict[ND] = {0}, seen_stream[NLANES][NSTREAMS] = {{0}};
 	const uint64_t table_end = toff + tlen;
 	/* nb is bounded by the file's size (checked above) */
 	g->blocks = calloc((size_t)nb + 1, sizeof(*g->blocks));
@@ -1245,7 +1470,7 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 			r = fl_set_error(&e, -EBADMSG, doff, name, "block outside the file");
 			break;
 		}
-		if (fl_crc32c(0, buf + d.offset, d.stored_size) != d.crc && !FL_FUZZING) {
+		if (!fast && fl_crc32c(0, buf + d.offset, d.stored_size) != d.crc && !FL_FUZZING) {
 			r = fl_set_error(&e, -EBADMSG, d.offset, name, "bad checksum");
 			break;
 		}
@@ -1258,18 +1483,60 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 				break;
 			}
 			have_summary = true;
-			if (!(r = load_block(buf, &d, d.codec, &raw, &rawlen, &e)))
+			if (!(r = load_block(buf, &d, d.codec, &raw, &rawlen, &e, dctx, fast)))
 				r = parse_summary(g, raw, rawlen, d.offset, &e);
 			free(raw);
 			continue;
 		}
-		int di = -1, si = -1;
+		if (d.type == BLK_SESSIONS) {
+			if (g->have_sessions) {
+				r = fl_set_error(&e, -EBADMSG, doff, name, "duplicate block");
+				break;
+			}
+			g->have_sessions = true;
+			if (!(r = load_block(buf, &d, d.codec, &raw, &rawlen, &e, dctx, fast)))
+				r = parse_sessions(g, raw, rawlen, d.items, d.offset, &e);
+			free(raw);
+			if (r)
+				break;
+			continue;
+		}
+		if (d.type == BLK_LANES && (incompat & FL_INCOMPAT_LANES)) {
+			if (have_lanes) {
+				r = fl_set_error(&e, -EBADMSG, doff, name, "duplicate block");
+				break;
+			}
+			have_lanes = true;
+			if (g->columns & FL_COL_NONE)
+				continue;
+			if ((r = load_block(buf, &d, d.codec, &raw, &rawlen, &e, dctx, fast)))
+				break;
+			g->lanesel = raw;
+			if (rawlen != (g->info.event_count + 7) / 8) {
+				r = fl_set_error(&e, -EBADMSG, d.offset, name, "%zu bytes for %llu events", rawlen,
+						 (unsigned long long)g->info.event_count);
+				break;
+			}
+			uint64_t ones = 0;
+			for (size_t k = 0; k < rawlen; k++)
+				ones += (uint64_t)__builtin_popcount(raw[k]);
+			if (g->info.event_count % 8 && raw[rawlen - 1] >> (g->info.event_count % 8)) {
+				r = fl_set_error(&e, -EBADMSG, d.offset, name, "bits set past the last event");
+				break;
+			}
+			g->lane[1].count = ones;
+			continue;
+		}
+		int di = -1, si = -1, li = 0;
 		for (int k = 0; k < ND; k++)
 			if (dict_type[k] == d.type)
 				di = k;
-		for (int k = 0; k < NSTREAMS; k++)
-			if (stream_type(k) == d.type)
-				si = k;
+		for (int l = 0; l < NLANES; l++)
+			for (int k = 0; k < NSTREAMS; k++)
+				if (stream_type(k) + (uint32_t)l * LANE_TYPE_OFFSET == d.type)
+					si = k, li = l;
+		if (li && !(incompat & FL_INCOMPAT_LANES))
+			si = -1; /* not a lane-1 block in this segment: unknown */
 		if (di >= 0) {
 			if (seen_dict[di]) {
 				r = fl_set_error(&e, -EBADMSG, doff, name, "duplicate block");
@@ -1278,48 +1545,76 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 			seen_dict[di] = true;
 			if (!want_dict(g->columns, di))
 				continue;
-			if ((r = load_block(buf, &d, d.codec, &raw, &rawlen, &e)))
+			if ((r = load_block(buf, &d, d.codec, &raw, &rawlen, &e, dctx, fast)))
 				break;
 			g->d[di].off = d.offset;
 			r = parse_dict(&g->d[di], raw, rawlen, d.items, di != D_ARGV, name, d.offset, &e);
 			if (r && !g->d[di].raw)
 				free(raw);
 		} else if (si >= 0) {
-			if (seen_stream[si]) {
+			if (seen_stream[li][si]) {
 				r = fl_set_error(&e, -EBADMSG, doff, name, "duplicate block");
 				break;
 			}
-			seen_stream[si] = true;
-			if (!want_stream(g->columns, si))
+			seen_stream[li][si] = true;
+			if (!g->lane[li].loaded || !want_stream(g->columns, si))
 				continue;
-			if ((r = load_block(buf, &d, d.codec, &raw, &rawlen, &e)))
+			if ((r = load_block(buf, &d, d.codec, &raw, &rawlen, &e, dctx, fast)))
 				break;
-			g->s[si].raw = raw;
-			g->s[si].p = raw;
-			g->s[si].end = raw + rawlen;
-			g->s[si].off = d.offset;
+			struct rstream *rs = &g->lane[li].s[si];
+			rs->raw = raw;
+			rs->p = raw;
+			rs->end = raw + rawlen;
+			rs->off = d.offset;
 		}
 		/* unknown block types are skipped (FORMAT.md: versioning) */
 	}
+	ZSTD_freeDCtx(dctx);
 	if (!r && !have_summary)
 		r = fl_set_error(&e, -EBADMSG, toff, "summary", "missing summary block");
-	/* Every event takes at least one byte of the kind stream. */
-	if (!r && !(g->columns & FL_COL_NONE) &&
-	    g->info.event_count > (uint64_t)(g->s[S_KIND].end - g->s[S_KIND].p))
-		r = fl_set_error(&e, -EBADMSG, offsetof(struct fl_seg_header, event_count), "header",
-				 "event count exceeds the kind stream");
-	/* ts: width byte, then width planes of event_count bytes */
-	if (!r && !(g->columns & FL_COL_NONE) && g->info.event_count) {
-		struct rstream *ts = &g->s[S_TS];
-		size_t tl = (size_t)(ts->end - ts->raw);
-		if (tl < 1 || ts->raw[0] > 8 ||
-		    (tl - 1) / (ts->raw[0] ? ts->raw[0] : 1) != g->info.event_count * !!ts->raw[0] ||
-		    (tl - 1) % (ts->raw[0] ? ts->raw[0] : 1))
-			r = fl_set_error(&e, -EBADMSG, ts->off, "ts", "bad timestamp planes");
-		else {
-			g->ts_width = ts->raw[0];
-			g->ts_planes = ts->raw + 1;
+	/* host references need the summary's hosts, whatever the block order */
+	for (size_t i = 0; i < g->nsessions && !r; i++) {
+		uintptr_t ref = (uintptr_t)g->sessions[i].host;
+		if (ref > g->nhosts)
+			r = fl_set_error(&e, -EBADMSG, toff, "sessions", "host reference out of range");
+		else
+			g->sessions[i].host = ref ? g->hosts[ref - 1] : NULL;
+	}
+	if (!r && (incompat & FL_INCOMPAT_LANES) && g->info.event_count && !have_lanes)
+		r = fl_set_error(&e, -EBADMSG, toff, "lanes", "missing lanes block");
+	if (!r && g->lane[1].count > g->info.event_count)
+		r = fl_set_error(&e, -EBADMSG, toff, "lanes", "more lane-1 events than events");
+	g->lane[0].count = g->info.event_count - (r ? 0 : g->lane[1].count);
+	for (int l = 0; l < NLANES && !r && !(g->columns & FL_COL_NONE); l++) {
+		struct rlane *L = &g->lane[l];
+		if (!L->loaded || !L->count)
+			continue;
+		/* Every event takes at least one byte of the kind stream. */
+		if (L->count > (uint64_t)(L->s[S_KIND].end - L->s[S_KIND].p)) {
+			r = fl_set_error(&e, -EBADMSG, offsetof(struct fl_seg_header, event_count), "header",
+					 "event count exceeds the %s stream", lane_stream_name(l, S_KIND));
+			break;
 		}
+		/* ts: [varint unit], width byte, then width planes of count bytes */
+		struct rstream *ts = &L->s[S_TS];
+		const char *tsname = lane_stream_name(l, S_TS);
+		const uint8_t *p = ts->raw;
+		uint64_t unit = 1;
+		if ((incompat & FL_INCOMPAT_TS_UNIT) &&
+		    (fl_get_varint(&p, ts->end, &unit) ||
+		     (unit != 1 && unit != 1000 && unit != 1000000 && unit != 1000000000))) {
+			r = fl_set_error(&e, -EBADMSG, ts->off, tsname, "bad timestamp unit");
+			break;
+		}
+		size_t tl = (size_t)(ts->end - p);
+		if (tl < 1 || p[0] > 8 || (tl - 1) / (p[0] ? p[0] : 1) != L->count * !!p[0] ||
+		    (tl - 1) % (p[0] ? p[0] : 1)) {
+			r = fl_set_error(&e, -EBADMSG, ts->off, tsname, "bad timestamp planes");
+			break;
+		}
+		L->ts_unit = unit;
+		L->ts_width = p[0];
+		L->ts_planes = p + 1;
 	}
 	if (r) {
 		if (err)
@@ -1329,8 +1624,12 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 	}
 	for (int i = 0; i < ND; i++)
 		g->dict_loaded[i] = want_dict(g->columns, i);
-	for (int i = 0; i < NSTREAMS; i++)
-		g->s[i].loaded = want_stream(g->columns, i);
+	for (int l = 0; l < NLANES; l++)
+		for (int i = 0; i < NSTREAMS; i++)
+			g->lane[l].s[i].loaded = g->lane[l].loaded && want_stream(g->columns, i);
+	g->all_ctx = true;
+	for (int f = 0; f < NCTX; f++)
+		g->all_ctx &= want_stream(g->columns, S_CTX0 + f);
 	seg_reset_iter(g);
 	*out = g;
 	return 0;
@@ -1344,6 +1643,12 @@ const struct fl_error *fl_segment_error(const struct fl_segment *g)
 const struct fl_segment_info *fl_segment_info(const struct fl_segment *g)
 {
 	return &g->info;
+}
+
+const struct fl_session_first *fl_segment_sessions(const struct fl_segment *g, size_t *n)
+{
+	*n = g->nsessions;
+	return g->have_sessions ? g->sessions : NULL;
 }
 
 const uint32_t *fl_segment_pids(const struct fl_segment *g, size_t *n)
@@ -1378,31 +1683,32 @@ void fl_segment_rewind(struct fl_segment *g)
 	seg_reset_iter(g);
 }
 
-static int stream_err(struct fl_segment *g, int s, const char *what)
+static int stream_err(struct fl_segment *g, struct rlane *L, int s, const char *what)
 {
-	struct rstream *st = &g->s[s];
-	return fl_set_error(&g->err, -EBADMSG, st->off, stream_name(s), "%s at event %llu (byte %zu)",
-			    what, (unsigned long long)g->done, (size_t)(st->p - st->raw));
+	struct rstream *st = &L->s[s];
+	return fl_set_error(&g->err, -EBADMSG, st->off, lane_stream_name(L != g->lane, s),
+			    "%s at event %llu (byte %zu)", what, (unsigned long long)g->done,
+			    (size_t)(st->p - st->raw));
 }
 
-static inline int get(struct fl_segment *g, int s, uint64_t *v)
+static inline int get(struct fl_segment *g, struct rlane *L, int s, uint64_t *v)
 {
-	struct rstream *st = &g->s[s];
+	struct rstream *st = &L->s[s];
 	if (fl_get_varint(&st->p, st->end, v))
-		return stream_err(g, s, st->p >= st->end ? "stream exhausted" : "bad varint");
+		return stream_err(g, L, s, st->p >= st->end ? "stream exhausted" : "bad varint");
 	return 0;
 }
 
-static inline int get32(struct fl_segment *g, int s, uint64_t *v)
+static inline int get32(struct fl_segment *g, struct rlane *L, int s, uint64_t *v)
 {
-	int r = get(g, s, v);
+	int r = get(g, L, s, v);
 	if (!r && *v > UINT32_MAX)
-		return stream_err(g, s, "value out of range");
+		return stream_err(g, L, s, "value out of range");
 	return r;
 }
 
 /* Decode the new model value of field f from stream s. */
-static int get_value(struct fl_segment *g, int s, const struct field *f, uint64_t old,
+static int get_value(struct fl_segment *g, struct rlane *L, int s, const struct field *f, uint64_t old,
 		     uint32_t pid, uint64_t ts, uint64_t *v)
 {
 	uint64_t x = 0;
@@ -1414,14 +1720,14 @@ static int get_value(struct fl_segment *g, int s, const struct field *f, uint64_
 		type = F_U32;
 	switch (type) {
 	case F_U64:
-		return get(g, s, v);
+		return get(g, L, s, v);
 	case F_RELTS:
-		if ((r = get(g, s, &x)))
+		if ((r = get(g, L, s, &x)))
 			return r;
 		*v = ts - fl_unzz64(x);
 		return 0;
 	case F_DELTA64:
-		if ((r = get(g, s, &x)))
+		if ((r = get(g, L, s, &x)))
 			return r;
 		*v = old + fl_unzz64(x);
 		return 0;
@@ -1429,7 +1735,7 @@ static int get_value(struct fl_segment *g, int s, const struct field *f, uint64_
 	case F_U32:
 	case F_RELPID:
 	case F_DELTA32:
-		if ((r = get32(g, s, &x)))
+		if ((r = get32(g, L, s, &x)))
 			return r;
 		*v = type == F_U32 ? x
 		   : type == F_I32 ? fl_unzz32((uint32_t)x)
@@ -1437,10 +1743,10 @@ static int get_value(struct fl_segment *g, int s, const struct field *f, uint64_
 		   : (uint32_t)((uint32_t)old + fl_unzz32((uint32_t)x));
 		return 0;
 	default: { /* dictionary reference */
-		if ((r = get(g, s, &x)))
+		if ((r = get(g, L, s, &x)))
 			return r;
 		if (x > g->d[dict_of(f->type)].n)
-			return stream_err(g, s, "dictionary reference out of range");
+			return stream_err(g, L, s, "dictionary reference out of range");
 		*v = x;
 		return 0;
 	}
@@ -1456,17 +1762,14 @@ static void set_field(struct fl_segment *g, struct fr_event *ev, const struct fi
 		wr64(ev, f->off, v);
 		break;
 	case F_ARGV:
-		if (v) {
-			ev->argv = g->d[D_ARGV].s[v - 1];
-			ev->argv_len = g->d[D_ARGV].len[v - 1];
-		}
+		ev->argv = v ? g->d[D_ARGV].s[v - 1] : NULL;
+		ev->argv_len = v ? g->d[D_ARGV].len[v - 1] : 0;
 		break;
 	case F_HOST:
 	case F_COMM:
 	case F_PATH:
 	case F_LINE:
-		if (v)
-			wrstr(ev, f->off, g->d[dict_of(f->type)].s[v - 1]);
+		wrstr(ev, f->off, v ? g->d[dict_of(f->type)].s[v - 1] : NULL);
 		break;
 	case F_ADDR:
 		break;
@@ -1477,17 +1780,142 @@ static void set_field(struct fl_segment *g, struct fr_event *ev, const struct fi
 
 static int finish_check(struct fl_segment *g)
 {
-	for (int s = 0; s < NSTREAMS; s++)
-		if (g->s[s].loaded && g->s[s].p != g->s[s].end)
-			return stream_err(g, s, "trailing bytes");
-	if (g->info.event_count && !(g->columns & FL_COL_NONE) &&
-	    (g->seen_min != g->info.ts_min || g->seen_max != g->info.ts_max))
+	for (int l = 0; l < NLANES; l++)
+		for (int s = 0; s < NSTREAMS; s++)
+			if (g->lane[l].s[s].loaded && g->lane[l].s[s].p != g->lane[l].s[s].end)
+				return stream_err(g, &g->lane[l], s, "trailing bytes");
+	bool all = !g->changes_only;
+	if (all && g->info.event_count && (g->seen_min != g->info.ts_min || g->seen_max != g->info.ts_max))
 		return fl_set_error(&g->err, -EBADMSG, 0, "summary", "time range disagrees with events");
 	for (int k = 0; k <= KSLOTS; k++)
-		if (g->seen_kind[k] != (k < KSLOTS ? g->info.kind_count[k] : g->info.other_kind_count))
+		if ((all || (k < KSLOTS && lane_of((uint32_t)k))) &&
+		    g->seen_kind[k] != (k < KSLOTS ? g->info.kind_count[k] : g->info.other_kind_count))
 			return fl_set_error(&g->err, -EBADMSG, 0, "summary",
 					    "kind counts disagree with events");
 	return 0;
+}
+
+/* The context fields of event ev from the pid's state, all columns loaded:
+ * the common case, without the per-field dispatch of set_field. */
+static inline void put_ctx(const struct fl_segment *g, struct fr_event *ev, const struct ctxstate *c)
+{
+	ev->tid = (uint32_t)c->v[0];
+	ev->ppid = (uint32_t)c->v[1];
+	ev->uid = (uint32_t)c->v[2];
+	ev->euid = (uint32_t)c->v[3];
+	ev->auid = (uint32_t)c->v[4];
+	ev->ses = (uint32_t)c->v[5];
+	ev->tty = (uint32_t)c->v[6];
+	ev->cgroup = c->v[7];
+	ev->pstart_ns = c->v[8];
+	ev->host = c->v[9] ? g->d[D_HOST].s[c->v[9] - 1] : NULL;
+	ev->comm = c->v[10] ? g->d[D_COMM].s[c->v[10] - 1] : NULL;
+	ev->exe = c->v[11] ? g->d[D_PATH].s[c->v[11] - 1] : NULL;
+}
+
+/* Decode the next event of lane L into *out. Decoding updates the lane's
+ * model in place and keeps, per kind slot, the event fields materialised
+ * (L->ktmpl): an event costs one struct copy plus the fields its masks say
+ * changed. On an error the state is left half-updated, which is harmless:
+ * the error is sticky and *out is not written. */
+static int next_in_lane(struct fl_segment *g, struct rlane *L, struct fr_event *out)
+{
+	struct model *m = &L->m;
+	uint64_t x = 0, kind = 0;
+	int r;
+	if ((r = get32(g, L, S_KIND, &kind)))
+		return r;
+	if (lane_of((uint32_t)kind) != (L != g->lane) && g->lanesel)
+		return stream_err(g, L, S_KIND, "kind in the wrong lane");
+	for (unsigned b = 0; b < L->ts_width; b++)
+		x |= (uint64_t)L->ts_planes[b * L->count + L->done] << (8 * b);
+	L->prev_tick += fl_unzz64(x);
+	uint64_t ts = L->prev_tick * L->ts_unit;
+	if ((r = get(g, L, S_PID, &x)))
+		return r;
+	int hit = -1;
+	uint32_t pid;
+	if (x < MTF_N) {
+		if (x >= m->mtf_len)
+			return stream_err(g, L, S_PID, "pid index out of range");
+		hit = (int)x;
+		pid = m->mtf[x];
+	} else if (x == MTF_N) {
+		if ((r = get32(g, L, S_PIDNEW, &x)))
+			return r;
+		pid = m->prev_new_pid + fl_unzz32((uint32_t)x);
+	} else {
+		return stream_err(g, L, S_PID, "bad pid code");
+	}
+	struct ctxstate *st = model_state(m, pid);
+	if (!st)
+		return fl_set_error(&g->err, -ENOMEM, 0, "pid", "out of memory");
+	if ((r = get(g, L, S_CTXMASK, &x)))
+		return r;
+	if (x >> NCTX)
+		return stream_err(g, L, S_CTXMASK, "unknown context bits");
+	for (uint64_t cm = x; cm; cm &= cm - 1) {
+		int f = __builtin_ctzll(cm);
+		int s = S_CTX0 + f;
+		if (L->s[s].loaded &&
+		    (r = get_value(g, L, s, &ctx_fields[f], st->v[f], pid, ts, &st->v[f])))
+			return r;
+	}
+	if ((r = get(g, L, S_EVMASK, &x)))
+		return r;
+	if (x >> NEV)
+		return stream_err(g, L, S_EVMASK, "unknown field bits");
+	unsigned slot = kslot((uint32_t)kind);
+	struct evstate *ks = &m->ks[slot];
+	struct fr_event *t = &L->ktmpl[slot];
+	for (uint64_t em = x; em; em &= em - 1) {
+		int f = __builtin_ctzll(em);
+		int s = S_EV0 + f;
+		const struct field *fd = &ev_fields[f];
+		if (!L->s[s].loaded)
+			continue;
+		if (fd->type == F_ADDR) {
+			struct rstream *rs = &L->s[s];
+			struct fr_addr *a = &ks->a[f == 21 ? 0 : 1];
+			if (rs->end - rs->p < 17)
+				return stream_err(g, L, s, "stream exhausted");
+			memcpy(a, rs->p, 17);
+			rs->p += 17;
+			memcpy((char *)t + fd->off, a, sizeof(*a));
+		} else {
+			if ((r = get_value(g, L, s, fd, ks->v[f], pid, ts, &ks->v[f])))
+				return r;
+			set_field(g, t, fd, ks->v[f]);
+		}
+	}
+	/* commit the model */
+	if (hit >= 0) {
+		mtf_front(m, (unsigned)hit);
+	} else {
+		mtf_insert(m, pid);
+		m->prev_new_pid = pid;
+	}
+	m->last_ctx = *st;
+	m->last_pid = pid;
+	if (!g->done || ts < g->seen_min)
+		g->seen_min = ts;
+	if (!g->done || ts > g->seen_max)
+		g->seen_max = ts;
+	g->seen_kind[kind < KSLOTS ? kind : KSLOTS]++;
+	L->done++;
+	g->done++;
+	*out = *t;
+	out->ts_ns = ts;
+	out->kind = (uint32_t)kind;
+	out->pid = pid;
+	if (g->all_ctx) {
+		put_ctx(g, out, st);
+	} else {
+		for (int f = 0; f < NCTX; f++)
+			if (L->s[S_CTX0 + f].loaded)
+				set_field(g, out, &ctx_fields[f], st->v[f]);
+	}
+	return 1;
 }
 
 int fl_segment_next(struct fl_segment *g, struct fr_event *out)
@@ -1496,99 +1924,21 @@ int fl_segment_next(struct fl_segment *g, struct fr_event *out)
 		return g->err.code;
 	if (g->columns & FL_COL_NONE)
 		return 0;
-	if (g->done == g->info.event_count)
-		return finish_check(g);
-	struct model *m = &g->m;
-	struct fr_event ev;
-	uint64_t x = 0;
-	int r;
-	memset(&ev, 0, sizeof(ev));
-	if ((r = get32(g, S_KIND, &x)))
-		return r;
-	ev.kind = (uint32_t)x;
-	x = 0;
-	for (unsigned b = 0; b < g->ts_width; b++)
-		x |= (uint64_t)g->ts_planes[b * g->info.event_count + g->done] << (8 * b);
-	ev.ts_ns = m->prev_ts + fl_unzz64(x);
-	if ((r = get(g, S_PID, &x)))
-		return r;
-	int hit = -1;
-	if (x < MTF_N) {
-		if (x >= m->mtf_len)
-			return stream_err(g, S_PID, "pid index out of range");
-		hit = (int)x;
-		ev.pid = m->mtf[x];
-	} else if (x == MTF_N) {
-		if ((r = get32(g, S_PIDNEW, &x)))
-			return r;
-		ev.pid = m->prev_new_pid + fl_unzz32((uint32_t)x);
-	} else {
-		return stream_err(g, S_PID, "bad pid code");
+	if (g->changes_only) {
+		struct rlane *L = &g->lane[1];
+		return L->done == L->count ? finish_check(g) : next_in_lane(g, L, out);
 	}
-	struct ctxstate *st = model_state(m, ev.pid);
-	if (!st)
-		return fl_set_error(&g->err, -ENOMEM, 0, "pid", "out of memory");
-	if ((r = get(g, S_CTXMASK, &x)))
-		return r;
-	if (x >> NCTX)
-		return stream_err(g, S_CTXMASK, "unknown context bits");
-	struct ctxstate cur = *st;
-	for (int f = 0; f < NCTX; f++) {
-		if (!((x >> f) & 1))
-			continue;
-		int s = S_CTX0 + f;
-		if (!g->s[s].loaded)
-			continue;
-		if ((r = get_value(g, s, &ctx_fields[f], st->v[f], ev.pid, ev.ts_ns, &cur.v[f])))
+	for (;;) {
+		if (g->done == g->info.event_count)
+			return finish_check(g);
+		uint64_t j = g->done;
+		int l = g->lanesel ? (g->lanesel[j / 8] >> (j % 8)) & 1 : 0;
+		struct rlane *L = &g->lane[l];
+		if (L->done == L->count)
+			return stream_err(g, L, S_KIND, "more events than the lane holds");
+		int r = next_in_lane(g, L, out);
+		/* FL_COL_CHANGES on a segment without lanes: filter here */
+		if (r != 1 || !(g->columns & FL_COL_CHANGES) || lane_of(out->kind))
 			return r;
 	}
-	for (int f = 0; f < NCTX; f++)
-		if (g->s[S_CTX0 + f].loaded)
-			set_field(g, &ev, &ctx_fields[f], cur.v[f]);
-	if ((r = get(g, S_EVMASK, &x)))
-		return r;
-	if (x >> NEV)
-		return stream_err(g, S_EVMASK, "unknown field bits");
-	struct evstate *ks = &m->ks[kslot(ev.kind)], ecur = *ks;
-	for (int f = 0; f < NEV; f++) {
-		int s = S_EV0 + f;
-		const struct field *fd = &ev_fields[f];
-		if (((x >> f) & 1) && g->s[s].loaded) {
-			if (fd->type == F_ADDR) {
-				struct rstream *rs = &g->s[s];
-				if (rs->end - rs->p < 17)
-					return stream_err(g, s, "stream exhausted");
-				memcpy(&ecur.a[f == 21 ? 0 : 1], rs->p, 17);
-				rs->p += 17;
-			} else if ((r = get_value(g, s, fd, ks->v[f], ev.pid, ev.ts_ns, &ecur.v[f]))) {
-				return r;
-			}
-		}
-		if (g->s[s].loaded) {
-			if (fd->type == F_ADDR)
-				memcpy((char *)&ev + fd->off, &ecur.a[f == 21 ? 0 : 1], sizeof(struct fr_addr));
-			else
-				set_field(g, &ev, fd, ecur.v[f]);
-		}
-	}
-	/* commit the model */
-	if (hit >= 0) {
-		mtf_front(m, (unsigned)hit);
-	} else {
-		mtf_insert(m, ev.pid);
-		m->prev_new_pid = ev.pid;
-	}
-	*st = cur;
-	m->last_ctx = cur;
-	m->last_pid = ev.pid;
-	m->prev_ts = ev.ts_ns;
-	*ks = ecur;
-	if (!g->done || ev.ts_ns < g->seen_min)
-		g->seen_min = ev.ts_ns;
-	if (!g->done || ev.ts_ns > g->seen_max)
-		g->seen_max = ev.ts_ns;
-	g->seen_kind[ev.kind < KSLOTS ? ev.kind : KSLOTS]++;
-	g->done++;
-	*out = ev;
-	return 1;
 }

@@ -84,10 +84,19 @@ struct fl_segment;
 #define FL_COL_DETAIL 0x10u /* every other kind-specific field */
 #define FL_COL_ALL    0x1fu
 #define FL_COL_NONE   0x100u /* summary only: fl_segment_next returns 0 */
+/* Only events of the change kinds (modify, create, delete, rename, link,
+ * symlink, mkdir, rmdir, chmod, chown, truncate, listen, unlisten), with
+ * the selected columns (all when none is). Segments written with lanes
+ * (FORMAT.md 5.6) decode those events alone; older ones are filtered. */
+#define FL_COL_CHANGES 0x200u
 
 struct fl_read_opts {
 	uint32_t columns; /* FL_COL_*; 0 = FL_COL_ALL */
+	uint32_t flags;   /* FL_READ_* */
 };
+/* For queries: do not hash the file (fl_segment_info's hash is then all
+ * zero) and check the CRC of only the blocks that are decoded. */
+#define FL_READ_FAST 0x1u
 
 /* Parse and verify a segment: header, block table, every block checksum, and
  * decompress the selected columns. buf is only read during the call (the
@@ -128,6 +137,17 @@ struct fl_block_stat {
 	uint64_t stored, raw;
 };
 const struct fl_block_stat *fl_segment_blocks(const struct fl_segment *seg, size_t *n);
+/* The audit sessions of the segment's events: each distinct (host, ses)
+ * with ses set, in order of first appearance, with that first event's time
+ * (for a `proc` record, its process start). lost, socket and gap records
+ * do not count. Borrowed. NULL (and *n = 0) when the segment has no
+ * sessions block (written before 2026-11-22): decode the events instead. */
+struct fl_session_first {
+	const char *host;
+	uint32_t ses;
+	uint64_t first_ns;
+};
+const struct fl_session_first *fl_segment_sessions(const struct fl_segment *seg, size_t *n);
 /* Sorted distinct pids of the segment's events. Borrowed. */
 const uint32_t *fl_segment_pids(const struct fl_segment *seg, size_t *n);
 /* Distinct non-NULL hosts. Borrowed. */

@@ -5,6 +5,8 @@
  * cover every kind and field, plus targeted cases (NULL vs "", huge values,
  * argv with NULs, empty segment) and column-selective decode. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "flightlog/flightlog.h"
@@ -152,6 +154,128 @@ static void test_targeted(void)
 	fl_segment_free(NULL);
 }
 
+/* Times that are multiples of 1 s, 1 ms, 1 us or 1 ns all come back exact,
+ * including backward steps and values near 2^64; and a millisecond stream
+ * is much smaller than the same stream with nanosecond jitter. */
+static void test_ts_units(void)
+{
+	static const uint64_t units[] = {1000000000u, 1000000u, 1000u, 1u};
+	char why[256] = "";
+	size_t len_ms = 0, len_ns = 0;
+	for (int u = 0; u < 4; u++) {
+		struct gen g = {.rng = 77};
+		gen_build(&g, 3000);
+		for (size_t i = 0; i < g.n; i++) {
+			uint64_t t = g.ev[i].ts_ns;
+			if (i == 10)
+				t -= 5000000000ull; /* the clock stepped back */
+			if (i == 20)
+				t = UINT64_MAX - 2 * units[u];
+			g.ev[i].ts_ns = t - t % units[u];
+		}
+		size_t len = 0;
+		int bad = round_trip(&g, 3, &len, why, sizeof(why));
+		ok(!bad, "times in multiples of %llu ns round-trip exactly %s", (unsigned long long)units[u], why);
+		if (units[u] == 1000000u)
+			len_ms = len;
+		if (units[u] == 1u)
+			len_ns = len;
+		gen_free(&g);
+	}
+	ok(len_ms + 3000 < len_ns, "3000 events: %zu bytes at ms, %zu at ns (> 1 byte per event saved)", len_ms,
+	   len_ns);
+}
+
+static bool is_change_kind(uint32_t k)
+{
+	return k >= FR_EV_MODIFY && k <= FR_EV_UNLISTEN;
+}
+
+/* FL_COL_CHANGES on seg: the change-kind events of the full decode, in
+ * order and identical, and nothing else. Returns how many, or -1. */
+static long changes_match(const void *buf, size_t len, uint32_t cols)
+{
+	struct fl_segment *all, *ch;
+	struct fl_read_opts o = {.columns = cols | FL_COL_CHANGES}, oall = {.columns = cols};
+	if (fl_segment_open_ex(buf, len, &oall, &all, NULL))
+		return -1;
+	if (fl_segment_open_ex(buf, len, &o, &ch, NULL)) {
+		fl_segment_free(all);
+		return -1;
+	}
+	struct fr_event a, c;
+	long n = 0;
+	int ra, rc = 1;
+	while ((ra = fl_segment_next(all, &a)) == 1) {
+		if (!is_change_kind(a.kind))
+			continue;
+		if ((rc = fl_segment_next(ch, &c)) != 1 || fr_event_compare(&a, &c)) {
+			n = -1;
+			break;
+		}
+		n++;
+	}
+	if (n >= 0 && (ra != 0 || fl_segment_next(ch, &c) != 0))
+		n = -1;
+	fl_segment_free(all);
+	fl_segment_free(ch);
+	return n;
+}
+
+static void test_change_lane(void)
+{
+	struct gen g = {.rng = 11};
+	gen_build(&g, 5000);
+	size_t want = 0;
+	for (size_t i = 0; i < g.n; i++)
+		want += is_change_kind(g.ev[i].kind);
+	struct fl_writer *w;
+	fl_writer_new(NULL, &w);
+	for (size_t i = 0; i < g.n; i++)
+		fl_writer_add(w, &g.ev[i]);
+	void *buf;
+	size_t len;
+	fl_writer_finish(w, NULL, 1, &buf, &len);
+	fl_writer_free(w);
+	long n = changes_match(buf, len, 0);
+	ok(want > 100 && want < g.n && n == (long)want,
+	   "FL_COL_CHANGES: the %zu change events of %zu, identical and in order (%ld)", want, g.n, n);
+	/* the change lane alone: its blocks are a fraction of the file */
+	struct fl_segment *s;
+	fl_segment_open(buf, len, &s, NULL);
+	size_t nb;
+	const struct fl_block_stat *b = fl_segment_blocks(s, &nb);
+	uint64_t lane1 = 0, other = 0;
+	bool have_sel = false;
+	for (size_t i = 0; i < nb; i++) {
+		if (!strncmp(b[i].name, "c:", 2))
+			lane1 += b[i].stored;
+		else
+			other += b[i].stored;
+		have_sel |= !strcmp(b[i].name, "lanes");
+	}
+	ok(have_sel && lane1 > 0 && lane1 < other, "lane 1 blocks: %llu of %llu bytes, and a lanes block",
+	   (unsigned long long)lane1, (unsigned long long)(lane1 + other));
+	fl_segment_free(s);
+	free(buf);
+	gen_free(&g);
+
+	/* a segment written before lanes: filtered while decoding */
+	size_t flen;
+	FILE *f = fopen(FIXTURE_DIR "/session-ssh.frl", "rb");
+	void *fx = NULL;
+	if (f && !fseek(f, 0, SEEK_END) && (flen = (size_t)ftell(f)) > 0 && !fseek(f, 0, SEEK_SET) &&
+	    (fx = malloc(flen)) && fread(fx, 1, flen, f) != flen) {
+		free(fx);
+		fx = NULL;
+	}
+	if (f)
+		fclose(f);
+	n = fx ? changes_match(fx, flen, FL_COL_PATHS) : -1;
+	ok(n > 10, "FL_COL_CHANGES on a segment without lanes: %ld change events, as a filtered decode", n);
+	free(fx);
+}
+
 static void test_summary_and_columns(void)
 {
 	struct gen g = {.rng = 3};
@@ -242,6 +366,8 @@ int main(void)
 	test_primitives();
 	test_targeted();
 	test_summary_and_columns();
+	test_ts_units();
+	test_change_lane();
 	test_property();
 	return tap_done();
 }

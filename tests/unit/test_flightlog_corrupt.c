@@ -210,6 +210,68 @@ static void test_structural(void)
 
 /* Valid-checksum but mutated stream contents: re-encode a block with fixed
  * CRCs after mutating its raw bytes. Errors must be clean. */
+/* The ts block's unit must be a power of 1000 up to 1 s. */
+static void test_bad_ts_unit(void)
+{
+	size_t len;
+	uint8_t *b = make_segment_opts(3, 100, &len, FL_WRITER_RAW);
+	uint32_t nb = fl_le32_get(b + 88);
+	int found = 0;
+	for (uint32_t i = 0; i < nb; i++) {
+		uint8_t *d = b + 128 + i * 40;
+		if (fl_le32_get(d) != 33) /* ts */
+			continue;
+		uint64_t off = fl_le64_get(d + 8), sz = fl_le64_get(d + 16);
+		found = sz > 1 && b[off] < 0x80; /* a one-byte varint unit */
+		b[off] = 7;
+		fl_le32_put(d + 32, fl_crc32c(0, b + off, sz));
+	}
+	fl_le32_put(b + 112, fl_crc32c(0, b + 128, nb * 40));
+	fix_header_crc(b);
+	struct fl_error e;
+	int r = decode_all(b, len, &e);
+	ok(found && r == -EBADMSG && !strcmp(e.block, "ts") && strstr(e.msg, "unit"),
+	   "a ts unit of 7 ns is refused: %s", e.msg);
+	free(b);
+}
+
+/* FL_READ_FAST checks only what it decodes: damage in a block it skips
+ * goes unnoticed (fl_segment_open, and so `verify`, still catches it), and
+ * damage in a block it decodes is an error as before. */
+static void test_fast_read(void)
+{
+	size_t len;
+	uint8_t *seg = make_segment(1, 400, &len);
+	uint32_t nb = fl_le32_get(seg + 88);
+	int skipped_ok = 0, loaded_bad = 0, full_bad = 0, tried = 0;
+	for (uint32_t i = 0; i < nb; i++) {
+		uint8_t *d = seg + 128 + i * 40;
+		uint32_t type = fl_le32_get(d);
+		uint64_t off = fl_le64_get(d + 8), sz = fl_le64_get(d + 16);
+		bool argvs = type == 19, paths = type == 18;
+		if ((!argvs && !paths) || !sz)
+			continue;
+		tried++;
+		uint8_t *b = malloc(len);
+		memcpy(b, seg, len);
+		b[off + sz / 2] ^= 0x10;
+		struct fl_segment *s = NULL;
+		struct fl_error e = {0};
+		struct fl_read_opts o = {.columns = FL_COL_PATHS, .flags = FL_READ_FAST};
+		int r = fl_segment_open_ex(b, len, &o, &s, &e);
+		if (argvs && r == 0)
+			skipped_ok++;
+		if (paths && r == -EBADMSG && strstr(e.msg, "checksum"))
+			loaded_bad++;
+		fl_segment_free(s);
+		full_bad += decode_all(b, len, &e) == -EBADMSG;
+		free(b);
+	}
+	ok(tried == 2 && skipped_ok == 1 && loaded_bad == 1 && full_bad == 2,
+	   "FL_READ_FAST: a damaged block it skips is not read, one it decodes is refused; a full open refuses both");
+	free(seg);
+}
+
 static void test_mutated_streams(void)
 {
 	size_t len;
@@ -255,6 +317,8 @@ int main(void)
 	test_flip_each_block();
 	test_truncate_and_flip_everywhere();
 	test_structural();
+	test_bad_ts_unit();
+	test_fast_read();
 	test_mutated_streams();
 	return tap_done();
 }
