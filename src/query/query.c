@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -622,6 +623,29 @@ static uint32_t mode_columns(struct runner *R)
 	return q->cols ? q->cols : FL_COL_ALL;
 }
 
+/* Kinds the flight log keeps in its change lane (FL_COL_CHANGES). */
+#define CHANGE_KINDS (((1ull << (FR_EV_UNLISTEN + 1)) - 1) & ~((1ull << FR_EV_MODIFY) - 1))
+
+/* The segment's sessions block into it->sesmap. false: no such block. */
+static int sesmap_from_block(struct item *it, const struct fl_segment *seg)
+{
+	size_t n;
+	const struct fl_session_first *v = fl_segment_sessions(seg, &n);
+	if (!v)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char key[300];
+		uint32_t kl = ses_key(key, v[i].host, v[i].ses);
+		bool created;
+		struct fq_hent *e = fq_hmap_get(&it->sesmap, key, kl, true, &created);
+		if (!e)
+			return -ENOMEM;
+		if (created)
+			e->a = v[i].first_ns;
+	}
+	return 1;
+}
+
 static void process_item(struct runner *R, struct memo *m, struct item *it)
 {
 	struct fq_query *q = R->q;
@@ -634,6 +658,7 @@ static void process_item(struct runner *R, struct memo *m, struct item *it)
 	struct fq_probe p;
 	const char *why = NULL;
 	void *buf = NULL;
+	size_t mapped = 0;
 	struct fl_segment *seg = NULL;
 	uint32_t *idx = NULL;
 	size_t nidx = 0, capidx = 0, caphits = 0;
@@ -657,29 +682,59 @@ static void process_item(struct runner *R, struct memo *m, struct item *it)
 		it->skip_why = skip;
 		goto out;
 	}
+	/* Mapped, not read: the decoder touches only the blocks it needs
+	 * (FL_READ_FAST skips the whole-file hash and the other blocks' CRCs;
+	 * `flightrec verify` checks everything). */
 	size_t len = (size_t)st.st_size;
-	buf = malloc(len ? len : 1);
-	if (!buf) {
-		set_damage(it, "%s", "out of memory");
-		goto out;
-	}
-	r = fq_pread_all(fd, buf, len, 0);
-	if (r < 0) {
-		set_damage(it, "%s", strerror(-r));
-		goto out;
+	if (len) {
+		buf = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (buf == MAP_FAILED) {
+			buf = NULL;
+			set_damage(it, "%s", strerror(errno));
+			goto out;
+		}
+		mapped = len;
 	}
 	it->bytes += len;
 	uint32_t cols = mode_columns(R);
+	if ((R->mode == MODE_EVENTS || R->mode == MODE_COUNT) && q->kinds && !(q->kinds & ~CHANGE_KINDS))
+		cols |= FL_COL_CHANGES; /* only the change lane */
 	bool full = (cols & FL_COL_ALL) == FL_COL_ALL;
 	bool want_ses = R->sessions && R->mode == MODE_EVENTS;
-	struct fl_read_opts ro = {.columns = cols};
+	/* sessions from the segment's sessions block when it has one (a
+	 * summary-sized read), else from every event */
+	struct fl_read_opts ro = {.columns = R->mode == MODE_SESSIONS ? FL_COL_NONE : cols,
+				  .flags = FL_READ_FAST};
 	struct fl_error err = {0};
-	r = fl_segment_open_ex(buf, len, &ro, &seg, &err);
+	r = fl_segment_open_ex(buf ? buf : "", len, &ro, &seg, &err);
 	if (r < 0) {
 		char msg[200];
 		set_damage(it, "%s", fl_error_format(&err, msg, sizeof(msg)));
 		goto out;
 	}
+	bool ses_done = false;
+	if (R->mode == MODE_SESSIONS || want_ses) {
+		int k = sesmap_from_block(it, seg);
+		if (k < 0)
+			goto oom;
+		ses_done = k > 0;
+		if (ses_done)
+			it->has_ses = true;
+	}
+	if (R->mode == MODE_SESSIONS) {
+		if (ses_done)
+			goto out;
+		fl_segment_free(seg);
+		seg = NULL;
+		ro.columns = cols;
+		if ((r = fl_segment_open_ex(buf, len, &ro, &seg, &err)) < 0) {
+			char msg[200];
+			set_damage(it, "%s", fl_error_format(&err, msg, sizeof(msg)));
+			goto out;
+		}
+	}
+	/* without a sessions block, a decode of every event builds the map */
+	bool ses_from_events = want_ses && !ses_done && !(cols & FL_COL_CHANGES);
 	it->decoded = true;
 	memo_clear(m);
 	struct fr_event ev;
@@ -709,7 +764,7 @@ static void process_item(struct runner *R, struct memo *m, struct item *it)
 				goto oom;
 			break;
 		case MODE_EVENTS:
-			if (full && want_ses && sesmap_add(&it->sesmap, &ev) < 0)
+			if (full && ses_from_events && sesmap_add(&it->sesmap, &ev) < 0)
 				goto oom;
 			if (match_event(q, m, &ev)) {
 				if (full) {
@@ -736,13 +791,13 @@ static void process_item(struct runner *R, struct memo *m, struct item *it)
 		set_damage(it, "%s", fl_error_format(fl_segment_error(seg), msg, sizeof(msg)));
 		goto out;
 	}
-	if (R->mode == MODE_SESSIONS || (R->mode == MODE_EVENTS && full && want_ses))
+	if (R->mode == MODE_SESSIONS || (R->mode == MODE_EVENTS && full && ses_from_events))
 		it->has_ses = true;
 	if (R->mode == MODE_EVENTS && !full && nidx) {
 		/* second pass: every column, only for a segment with matches */
 		fl_segment_free(seg);
 		seg = NULL;
-		ro.columns = FL_COL_ALL;
+		ro.columns = FL_COL_ALL | (cols & FL_COL_CHANGES);
 		r = fl_segment_open_ex(buf, len, &ro, &seg, &err);
 		if (r < 0) {
 			char msg[200];
@@ -752,13 +807,13 @@ static void process_item(struct runner *R, struct memo *m, struct item *it)
 		size_t k = 0;
 		j = 0;
 		while ((r = fl_segment_next(seg, &ev)) == 1) {
-			if (want_ses && sesmap_add(&it->sesmap, &ev) < 0)
+			if (ses_from_events && sesmap_add(&it->sesmap, &ev) < 0)
 				goto oom;
 			if (k < nidx && idx[k] == j) {
 				if (push_hit(it, &ev, &caphits) < 0)
 					goto oom;
 				k++;
-			} else if (k == nidx && !want_ses) {
+			} else if (k == nidx && !ses_from_events) {
 				break;
 			}
 			j++;
@@ -768,7 +823,7 @@ static void process_item(struct runner *R, struct memo *m, struct item *it)
 			set_damage(it, "%s", fl_error_format(fl_segment_error(seg), msg, sizeof(msg)));
 			goto out;
 		}
-		if (want_ses)
+		if (ses_from_events)
 			it->has_ses = true;
 	}
 	goto out;
@@ -777,7 +832,8 @@ oom:
 out:
 	free(idx);
 	fl_segment_free(seg);
-	free(buf);
+	if (mapped)
+		munmap(buf, mapped);
 	fq_probe_free(&p);
 	close(fd);
 }
@@ -1084,22 +1140,23 @@ static int consume_sessions_only(struct run_state *S, size_t i)
 static int sessions_upto(struct run_state *S, size_t s, size_t i)
 {
 	size_t lo = S->merged_upto[s];
-	/* items in [lo, i) without a session map: scan them (another pass) */
+	/* items in [lo, i] without a session map: scan them (another pass);
+	 * item i has none when only its change lane was decoded */
 	bool need = false;
-	for (size_t k = lo; k < i; k++)
+	for (size_t k = lo; k <= i; k++)
 		if (!S->pa.items[k].has_ses)
 			need = true;
 	if (need) {
-		struct item *tmp = calloc(i - lo, sizeof(*tmp));
+		struct item *tmp = calloc(i + 1 - lo, sizeof(*tmp));
 		if (!tmp)
 			return -ENOMEM;
 		size_t nt = 0;
-		size_t *map = calloc(i - lo, sizeof(size_t));
+		size_t *map = calloc(i + 1 - lo, sizeof(size_t));
 		if (!map) {
 			free(tmp);
 			return -ENOMEM;
 		}
-		for (size_t k = lo; k < i; k++)
+		for (size_t k = lo; k <= i; k++)
 			if (!S->pa.items[k].has_ses) {
 				tmp[nt].file = S->pa.items[k].file;
 				tmp[nt].store = s;
