@@ -238,7 +238,7 @@ static int emit(struct gen *g, struct fr_event *ev)
 static void base_event(struct gen *g, const struct proc *p, uint32_t kind, struct fr_event *ev)
 {
 	memset(ev, 0, sizeof(*ev));
-	ev->ts_ns = g->ts;
+	ev->ts_ns = g->ts - g->ts % 1000000u; /* the recorder's default resolution */
 	ev->kind = kind;
 	ev->pid = ev->tid = p->pid;
 	ev->ppid = p->ppid;
