@@ -153,7 +153,12 @@ static inline uint64_t fl_le64_get(const uint8_t *p)
 /* Events of the change kinds are coded in a lane of their own, with a
  * selector block saying which lane each event is in (FORMAT.md 5.6). */
 #define FL_INCOMPAT_LANES 0x4u
-#define FL_INCOMPAT_KNOWN (FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES)
+/* Dictionary references: 0 = NULL, 1 = one above the stream's highest
+ * reference so far (a new string), 2 = that highest, else reference + 2, so
+ * that new files cost a constant instead of an ever-growing number
+ * (FORMAT.md 5.3). */
+#define FL_INCOMPAT_NEWREF 0x8u
+#define FL_INCOMPAT_KNOWN (FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES | FL_INCOMPAT_NEWREF)
 
 struct fl_seg_header {
 	uint8_t magic[8];          /* "FRLOGSEG" */

@@ -158,6 +158,11 @@ static inline void wr32(struct fr_event *ev, unsigned off, uint32_t v) { memcpy(
 static inline void wr64(struct fr_event *ev, unsigned off, uint64_t v) { memcpy((char *)ev + off, &v, 8); }
 static inline void wrstr(struct fr_event *ev, unsigned off, const char *v) { memcpy((char *)ev + off, &v, sizeof(v)); }
 
+static inline bool is_dict_type(uint8_t type)
+{
+	return type == F_HOST || type == F_COMM || type == F_PATH || type == F_LINE || type == F_ARGV;
+}
+
 static inline int dict_of(uint8_t type)
 {
 	return type == F_HOST ? D_HOST : type == F_COMM ? D_COMM : type == F_PATH ? D_PATH
@@ -244,6 +249,7 @@ struct model {
 	struct ctxstate *st;
 	uint32_t nst, capst;
 	struct evstate ks[KSLOTS];
+	uint64_t maxref[NSTREAMS]; /* dictionary streams: highest reference so far */
 };
 
 static void model_reset(struct model *m)
@@ -581,10 +587,23 @@ static int field_value(struct fl_writer *w, const struct fr_event *ev, const str
 }
 
 /* Append field value v to its stream. */
+/* Value v of field f into stream s. A dictionary reference one above the
+ * stream's highest so far (a string seen for the first time: new files) is
+ * coded 1 and the highest itself (the file just created, modified next) 2,
+ * whatever their numbers; other references keep stable codes (v + 2), which
+ * zstd matches when the same files are opened again in the same order (a
+ * compiler's headers). 0 stays NULL. maxref: the stream's state before this
+ * event. */
 static int put_value(struct fl_bytes *s, const struct field *f, uint64_t v, uint64_t old,
-		     uint32_t pid, uint64_t ts)
+		     uint32_t pid, uint64_t ts, uint64_t maxref)
 {
 	switch (f->type) {
+	case F_HOST:
+	case F_COMM:
+	case F_PATH:
+	case F_ARGV:
+	case F_LINE:
+		return fl_put_varint(s, !v ? 0 : v == maxref + 1 ? 1 : v == maxref ? 2 : v + 2);
 	case F_RELTS:
 		return fl_put_varint(s, fl_zz64(ts - v));
 	case F_I32:
@@ -654,7 +673,8 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 		goto fail;
 	for (int f = 0; cm >> f; f++)
 		if ((cm >> f) & 1 &&
-		    (r = put_value(&S[S_CTX0 + f], &ctx_fields[f], cur.v[f], st->v[f], ev->pid, ev->ts_ns)))
+		    (r = put_value(&S[S_CTX0 + f], &ctx_fields[f], cur.v[f], st->v[f], ev->pid, ev->ts_ns,
+				   m->maxref[S_CTX0 + f])))
 			goto fail;
 	/* kind-specific fields */
 	struct evstate *ks = &m->ks[kslot(ev->kind)], ecur;
@@ -683,7 +703,7 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 		if (fd->type == F_ADDR)
 			r = fl_bytes_put(&S[S_EV0 + f], &ecur.a[f == 21 ? 0 : 1], 17);
 		else
-			r = put_value(&S[S_EV0 + f], fd, ecur.v[f], ks->v[f], ev->pid, ev->ts_ns);
+			r = put_value(&S[S_EV0 + f], fd, ecur.v[f], ks->v[f], ev->pid, ev->ts_ns, m->maxref[S_EV0 + f]);
 		if (r)
 			goto fail;
 	}
@@ -695,6 +715,16 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 		goto fail;
 	}
 	/* commit */
+	for (uint64_t x = cm; x; x &= x - 1) {
+		int f = __builtin_ctzll(x);
+		if (is_dict_type(ctx_fields[f].type) && cur.v[f] > m->maxref[S_CTX0 + f])
+			m->maxref[S_CTX0 + f] = cur.v[f];
+	}
+	for (uint64_t x = em; x; x &= x - 1) {
+		int f = __builtin_ctzll(x);
+		if (is_dict_type(ev_fields[f].type) && ecur.v[f] > m->maxref[S_EV0 + f])
+			m->maxref[S_EV0 + f] = ecur.v[f];
+	}
 	int hit = mi;
 	if (hit >= 0)
 		mtf_front(m, (unsigned)hit);
@@ -966,7 +996,8 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	memcpy(h.magic, FL_SEG_MAGIC, 8);
 	h.version = htole32(FL_SEG_VERSION);
 	h.header_size = htole32(FL_HEADER_SIZE);
-	h.incompat_flags = htole32(FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES);
+	h.incompat_flags = htole32(FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES |
+				   FL_INCOMPAT_NEWREF);
 	h.compat_flags = htole32(w->ses.n ? FL_COMPAT_SESSIONS : 0);
 	h.seq = htole64(seq);
 	if (prev_hash)
@@ -1745,6 +1776,12 @@ static int get_value(struct fl_segment *g, struct rlane *L, int s, const struct 
 	default: { /* dictionary reference */
 		if ((r = get(g, L, s, &x)))
 			return r;
+		if (g->info.incompat_flags & FL_INCOMPAT_NEWREF) {
+			uint64_t *mr = &L->m.maxref[s];
+			x = x == 1 ? *mr + 1 : x == 2 ? *mr : x ? x - 2 : 0;
+			if (x > *mr && x <= g->d[dict_of(f->type)].n)
+				*mr = x;
+		}
 		if (x > g->d[dict_of(f->type)].n)
 			return stream_err(g, L, s, "dictionary reference out of range");
 		*v = x;

@@ -240,10 +240,11 @@ int fq_probe_read(int fd, uint64_t size, struct fq_probe *out, const char **why)
 		return -EBADMSG;
 	/* Incompatible features known not to change the header, table, summary
 	 * or dictionaries (0x1: delta-coded ports, 0x2: the ts unit, both in
-	 * event columns; 0x4: lanes, event columns too); the full
+	 * event columns; 0x4: lanes and 0x8: new-reference codes, event
+	 * columns too); the full
 	 * decoder (fl_segment_open) checks the flags again for the columns. */
 	*why = "unknown incompatible features";
-	if (rd32(h + 20) & ~0x7u)
+	if (rd32(h + 20) & ~0xfu)
 		return -EOPNOTSUPP;
 	p.seq = rd64(h + 24);
 	p.event_count = rd64(h + 64);
