@@ -24,6 +24,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <malloc.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -356,6 +357,9 @@ static int cmd_speed(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* as flightrec's main() does: block buffers stay in the heap */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	if (argc >= 2 && !strcmp(argv[1], "blocks"))
 		return cmd_blocks(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "speed"))

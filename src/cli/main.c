@@ -1,6 +1,7 @@
 /* main.c - `flightrec SUBCOMMAND ...`: dispatch and top-level help. */
 #include "cli/cli.h"
 
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,13 @@ bool cli_color(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* The flight log decoder decompresses each segment's blocks into
+	 * buffers of up to a few MB and frees them at the next segment. Left
+	 * to glibc's defaults they are mmap'ed and unmapped every time, and
+	 * the page faults of their first touch cost more than the decoding
+	 * (bench: 5.9 -> 13.1M events/s decoded). Keep them in the heap. */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

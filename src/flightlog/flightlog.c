@@ -1739,7 +1739,7 @@ static inline int get32(struct fl_segment *g, struct rlane *L, int s, uint64_t *
 }
 
 /* Decode the new model value of field f from stream s. */
-static int get_value(struct fl_segment *g, struct rlane *L, int s, const struct field *f, uint64_t old,
+static inline int get_value(struct fl_segment *g, struct rlane *L, int s, const struct field *f, uint64_t old,
 		     uint32_t pid, uint64_t ts, uint64_t *v)
 {
 	uint64_t x = 0;
@@ -1790,7 +1790,7 @@ static int get_value(struct fl_segment *g, struct rlane *L, int s, const struct 
 	}
 }
 
-static void set_field(struct fl_segment *g, struct fr_event *ev, const struct field *f, uint64_t v)
+static inline void set_field(struct fl_segment *g, struct fr_event *ev, const struct field *f, uint64_t v)
 {
 	switch (f->type) {
 	case F_U64:
@@ -1941,13 +1941,22 @@ static int next_in_lane(struct fl_segment *g, struct rlane *L, struct fr_event *
 	g->seen_kind[kind < KSLOTS ? kind : KSLOTS]++;
 	L->done++;
 	g->done++;
-	*out = *t;
+	/* The kind-specific tail from the template, the head field by field:
+	 * a 264-byte struct copy compiles to `rep movsq`, which cost a fifth
+	 * of the decode. */
+	const size_t tail = offsetof(struct fr_event, path);
+	_Static_assert(offsetof(struct fr_event, path) == 8 + 10 * 4 + 2 * 8 + 3 * sizeof(char *),
+		       "the head of struct fr_event is ts, 10 u32 (kind .. error), cgroup, pstart, host, comm, exe");
+	memcpy((char *)out + tail, (const char *)t + tail, sizeof(*out) - tail);
 	out->ts_ns = ts;
 	out->kind = (uint32_t)kind;
 	out->pid = pid;
+	out->error = t->error;
 	if (g->all_ctx) {
 		put_ctx(g, out, st);
 	} else {
+		struct ctxstate none = {{0}};
+		put_ctx(g, out, &none);
 		for (int f = 0; f < NCTX; f++)
 			if (L->s[S_CTX0 + f].loaded)
 				set_field(g, out, &ctx_fields[f], st->v[f]);
