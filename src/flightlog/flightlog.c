@@ -890,8 +890,10 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	if (r)
 		goto out;
 	blk[nb++] = (struct outblk){BLK_SUMMARY, 0, summary.p, summary.len, NULL, 0};
-	if (w->ses.n) {
-		/* sessions: n, then (host ref, ses, first) in order of appearance */
+	{
+		/* sessions: n, then (host ref, ses, first) in order of appearance;
+		 * written even when empty, so that its absence means an older
+		 * writer, not "no sessions" */
 		int e = fl_put_varint(&sessions, w->ses.n);
 		for (uint32_t i = 0; i < w->ses.n && !e; i++) {
 			uint64_t k = w->ses.keys[w->ses.order[i]];
@@ -998,7 +1000,7 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	h.header_size = htole32(FL_HEADER_SIZE);
 	h.incompat_flags = htole32(FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES |
 				   FL_INCOMPAT_NEWREF);
-	h.compat_flags = htole32(w->ses.n ? FL_COMPAT_SESSIONS : 0);
+	h.compat_flags = htole32(FL_COMPAT_SESSIONS);
 	h.seq = htole64(seq);
 	if (prev_hash)
 		memcpy(h.prev_hash, prev_hash, FL_HASH_LEN);
@@ -1178,6 +1180,8 @@ static const char *type_name(uint32_t type)
 		return "summary";
 	if (type == BLK_LANES)
 		return "lanes";
+	if (type == BLK_SESSIONS)
+		return "sessions";
 	for (int d = 0; d < ND; d++)
 		if (dict_type[d] == type)
 			return dict_name[d];
@@ -1549,8 +1553,12 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 				break;
 			}
 			uint64_t ones = 0;
-			for (size_t k = 0; k < rawlen; k++)
-				ones += (uint64_t)__builtin_popcount(raw[k]);
+			for (size_t k = 0; k < rawlen; k++) { /* no popcnt in the baseline ISA */
+				uint8_t x = raw[k];
+				x = (uint8_t)(x - ((x >> 1) & 0x55));
+				x = (uint8_t)((x & 0x33) + ((x >> 2) & 0x33));
+				ones += (x + (x >> 4)) & 0x0f;
+			}
 			if (g->info.event_count % 8 && raw[rawlen - 1] >> (g->info.event_count % 8)) {
 				r = fl_set_error(&e, -EBADMSG, d.offset, name, "bits set past the last event");
 				break;

@@ -75,6 +75,8 @@ struct fq_pmemo {
 	const void **k;
 	uint8_t *v;
 	size_t cap, n;
+	const void *last_k; /* the last key looked up, and its value: a change */
+	uint8_t last_v;     /* and the next event often name the same file */
 };
 /* 0 unknown, else the stored value (1..255). */
 uint8_t fq_pmemo_get(const struct fq_pmemo *m, const void *k);

@@ -308,14 +308,19 @@ static bool persistent_path(const char *p)
 }
 
 /* Memoised predicate on a dictionary string: 2 = true, 1 = false. */
-#define MEMO(table, s, expr)                                   \
-	({                                                     \
-		uint8_t v_ = fq_pmemo_get(&(table), (s));      \
-		if (!v_) {                                     \
-			v_ = (expr) ? 2 : 1;                   \
-			fq_pmemo_put(&(table), (s), v_);       \
-		}                                              \
-		v_ == 2;                                       \
+#define MEMO(table, s, expr)                                                 \
+	({                                                                   \
+		const void *k_ = (s);                                        \
+		uint8_t v_ = k_ == (table).last_k ? (table).last_v : 0;      \
+		if (!v_)                                                     \
+			v_ = fq_pmemo_get(&(table), k_);                     \
+		if (!v_) {                                                   \
+			v_ = (expr) ? 2 : 1;                                 \
+			fq_pmemo_put(&(table), k_, v_);                      \
+		}                                                            \
+		(table).last_k = k_;                                         \
+		(table).last_v = v_;                                         \
+		v_ == 2;                                                     \
 	})
 
 static bool two_names(uint32_t kind)
@@ -697,9 +702,16 @@ static void process_item(struct runner *R, struct memo *m, struct item *it)
 	}
 	it->bytes += len;
 	uint32_t cols = mode_columns(R);
-	if ((R->mode == MODE_EVENTS || R->mode == MODE_COUNT) && q->kinds && !(q->kinds & ~CHANGE_KINDS))
-		cols |= FL_COL_CHANGES; /* only the change lane */
-	bool full = (cols & FL_COL_ALL) == FL_COL_ALL;
+	if ((R->mode == MODE_EVENTS || R->mode == MODE_COUNT) && q->kinds && !(q->kinds & ~CHANGE_KINDS)) {
+		/* only the change lane; change events carry no argv or line, so
+		 * the argvs and lines dictionaries (the largest after paths) stay
+		 * compressed */
+		cols |= FL_COL_CHANGES;
+		if ((cols & FL_COL_ALL) == FL_COL_ALL)
+			cols &= ~FL_COL_ARGV;
+	}
+	/* every column a result needs (a change lane never needs argvs) */
+	bool full = ((cols | (cols & FL_COL_CHANGES ? FL_COL_ARGV : 0)) & FL_COL_ALL) == FL_COL_ALL;
 	bool want_ses = R->sessions && R->mode == MODE_EVENTS;
 	/* sessions from the segment's sessions block when it has one (a
 	 * summary-sized read), else from every event */

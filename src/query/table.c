@@ -146,6 +146,7 @@ void fq_pmemo_clear(struct fq_pmemo *m)
 		memset(m->k, 0, m->cap * sizeof(*m->k));
 		m->n = 0;
 	}
+	m->last_k = NULL;
 }
 
 void fq_pmemo_free(struct fq_pmemo *m)

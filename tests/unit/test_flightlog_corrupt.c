@@ -82,8 +82,13 @@ static void test_flip_each_block(void)
 			if (r >= 0)
 				all_failed = 0;
 			if (e.offset != off || strcmp(e.msg, "bad checksum") || !e.block[0] ||
-			    !strcmp(e.block, "unknown"))
+			    !strcmp(e.block, "unknown")) {
+				if (all_named) /* the first one, for the log */
+					printf("# block %u (type %u): offset %llu vs %llu, '%s' in '%s'\n", i,
+					       fl_le32_get(d), (unsigned long long)e.offset, (unsigned long long)off,
+					       e.msg, e.block);
 				all_named = 0;
+			}
 		}
 	}
 	ok(all_failed && tested > 30, "a flipped byte in any of %u blocks is detected (%d flips)", nb, tested);
