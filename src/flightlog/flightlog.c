@@ -172,62 +172,58 @@ static inline int dict_of(uint8_t type)
 /* ------------------------------------------------------------- pid map */
 
 struct pidmap {
-	uint32_t *keys, *vals; /* vals: state index + 1; 0 = empty */
+	struct pidslot {
+		uint32_t key, val; /* val: state index + 1; 0 = empty */
+	} *slots;
 	uint32_t mask, n;
 };
 
-static inline uint32_t pid_hash(uint32_t pid) { return (pid * 0x9e3779b1u) ^ (pid >> 15); }
+/* Multiplicative hash, high bits: pids are often close together. */
+static inline uint32_t pid_hash(uint32_t pid) { return (uint32_t)(((uint64_t)pid * 0x9e3779b97f4a7c15ull) >> 32); }
 
 static uint32_t pidmap_get(const struct pidmap *m, uint32_t pid)
 {
-	if (!m->vals)
+	if (!m->slots)
 		return 0;
 	for (uint32_t i = pid_hash(pid) & m->mask;; i = (i + 1) & m->mask) {
-		if (!m->vals[i])
+		if (!m->slots[i].val)
 			return 0;
-		if (m->keys[i] == pid)
-			return m->vals[i];
+		if (m->slots[i].key == pid)
+			return m->slots[i].val;
 	}
 }
 
+/* At most half full: a lookup is one or two probes of one cache line. */
 static int pidmap_put(struct pidmap *m, uint32_t pid, uint32_t val)
 {
-	if (!m->vals || (m->n + 1) * 4 > (m->mask + 1) * 3) {
-		uint32_t ncap = m->vals ? (m->mask + 1) * 2 : 64;
-		uint32_t *k = calloc(ncap, 4), *v = calloc(ncap, 4);
-		if (!k || !v) {
-			free(k);
-			free(v);
+	if (!m->slots || (m->n + 1) * 2 > m->mask + 1) {
+		uint32_t ncap = m->slots ? (m->mask + 1) * 2 : 256;
+		struct pidslot *ns = calloc(ncap, sizeof(*ns));
+		if (!ns)
 			return -ENOMEM;
-		}
-		for (uint32_t i = 0; m->vals && i <= m->mask; i++) {
-			if (!m->vals[i])
+		for (uint32_t i = 0; m->slots && i <= m->mask; i++) {
+			if (!m->slots[i].val)
 				continue;
-			uint32_t j = pid_hash(m->keys[i]) & (ncap - 1);
-			while (v[j])
+			uint32_t j = pid_hash(m->slots[i].key) & (ncap - 1);
+			while (ns[j].val)
 				j = (j + 1) & (ncap - 1);
-			k[j] = m->keys[i];
-			v[j] = m->vals[i];
+			ns[j] = m->slots[i];
 		}
-		free(m->keys);
-		free(m->vals);
-		m->keys = k;
-		m->vals = v;
+		free(m->slots);
+		m->slots = ns;
 		m->mask = ncap - 1;
 	}
 	uint32_t i = pid_hash(pid) & m->mask;
-	while (m->vals[i])
+	while (m->slots[i].val)
 		i = (i + 1) & m->mask;
-	m->keys[i] = pid;
-	m->vals[i] = val;
+	m->slots[i] = (struct pidslot){pid, val};
 	m->n++;
 	return 0;
 }
 
 static void pidmap_free(struct pidmap *m)
 {
-	free(m->keys);
-	free(m->vals);
+	free(m->slots);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -760,9 +756,9 @@ fail:
 		/* rebuild the map without the last state (rare path) */
 		struct pidmap nm = {0};
 		m->nst--;
-		for (uint32_t i = 0; m->pm.vals && i <= m->pm.mask; i++)
-			if (m->pm.vals[i] && m->pm.vals[i] <= m->nst &&
-			    pidmap_put(&nm, m->pm.keys[i], m->pm.vals[i]))
+		for (uint32_t i = 0; m->pm.slots && i <= m->pm.mask; i++)
+			if (m->pm.slots[i].val && m->pm.slots[i].val <= m->nst &&
+			    pidmap_put(&nm, m->pm.slots[i].key, m->pm.slots[i].val))
 				break;
 		pidmap_free(&m->pm);
 		m->pm = nm;
@@ -826,9 +822,9 @@ static int build_summary(struct fl_writer *w, struct fl_bytes *b)
 		return -ENOMEM;
 	for (int l = 0; l < NLANES; l++) {
 		const struct model *m = &w->lane[l].m;
-		for (uint32_t i = 0; m->pm.vals && i <= m->pm.mask; i++)
-			if (m->pm.vals[i])
-				pids[j++] = m->pm.keys[i];
+		for (uint32_t i = 0; m->pm.slots && i <= m->pm.mask; i++)
+			if (m->pm.slots[i].val)
+				pids[j++] = m->pm.slots[i].key;
 	}
 	qsort(pids, j, sizeof(uint32_t), cmp_u32);
 	uint32_t u = 0;
@@ -1700,6 +1696,18 @@ const char *const *fl_segment_hosts(const struct fl_segment *g, size_t *n)
 {
 	*n = g->nhosts;
 	return g->hosts;
+}
+
+const char *fl_segment_path_entry(const struct fl_segment *g, const char *path)
+{
+	if (!g->dict_loaded[D_PATH])
+		return NULL;
+	size_t n = strlen(path);
+	const struct rdict *d = &g->d[D_PATH];
+	for (uint32_t i = 0; i < d->n; i++)
+		if (d->len[i] == n && !memcmp(d->s[i], path, n))
+			return d->s[i];
+	return NULL;
 }
 
 bool fl_segment_may_contain_path(const struct fl_segment *g, const char *path)

@@ -148,6 +148,12 @@ struct fl_session_first {
 	uint64_t first_ns;
 };
 const struct fl_session_first *fl_segment_sessions(const struct fl_segment *seg, size_t *n);
+/* The segment's own copy of path (its `paths` dictionary entry), or NULL
+ * when the segment has no such path or its paths dictionary was not
+ * decoded (FL_COL_PATHS or FL_COL_NAMES). Decoded events' path, path2, cwd
+ * and exe point into that dictionary, so comparing pointers with this one
+ * matches them exactly. Borrowed. */
+const char *fl_segment_path_entry(const struct fl_segment *seg, const char *path);
 /* Sorted distinct pids of the segment's events. Borrowed. */
 const uint32_t *fl_segment_pids(const struct fl_segment *seg, size_t *n);
 /* Distinct non-NULL hosts. Borrowed. */

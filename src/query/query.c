@@ -252,10 +252,17 @@ void fq_query_free(struct fq_query *q)
 
 struct memo {
 	struct fq_pmemo host, path, pers, comm, exe, argv;
+	/* exact paths only: their entries in this segment's dictionary, so
+	 * that an event matches by pointer (exact_set: the list is valid) */
+	const char **exact;
+	size_t nexact;
+	bool exact_set;
 };
 
 static void memo_clear(struct memo *m)
 {
+	m->nexact = 0;
+	m->exact_set = false;
 	fq_pmemo_clear(&m->host);
 	fq_pmemo_clear(&m->path);
 	fq_pmemo_clear(&m->pers);
@@ -272,6 +279,7 @@ static void memo_free(struct memo *m)
 	fq_pmemo_free(&m->comm);
 	fq_pmemo_free(&m->exe);
 	fq_pmemo_free(&m->argv);
+	free(m->exact);
 }
 
 static bool path_patterns(const struct fq_filter *f, const char *s)
@@ -359,7 +367,13 @@ static bool match_event(struct fq_query *q, struct memo *m, const struct fr_even
 		return false;
 	if (f->nhosts && (!ev->host || !MEMO(m->host, ev->host, str_in(f->hosts, f->nhosts, ev->host))))
 		return false;
-	if (f->npaths) {
+	if (f->npaths && m->exact_set) {
+		bool hit = false;
+		for (size_t i = 0; i < m->nexact && !hit; i++)
+			hit = ev->path == m->exact[i] || (two_names(ev->kind) && ev->path2 == m->exact[i]);
+		if (!hit)
+			return false;
+	} else if (f->npaths) {
 		bool hit = ev->path && MEMO(m->path, ev->path, path_patterns(f, ev->path));
 		if (!hit && two_names(ev->kind) && ev->path2)
 			hit = MEMO(m->path, ev->path2, path_patterns(f, ev->path2));
@@ -749,6 +763,22 @@ static void process_item(struct runner *R, struct memo *m, struct item *it)
 	bool ses_from_events = want_ses && !ses_done && !(cols & FL_COL_CHANGES);
 	it->decoded = true;
 	memo_clear(m);
+	if (q->f.npaths && q->path_exact_only && (cols & (FL_COL_PATHS | FL_COL_NAMES)) && R->mode != MODE_SESSIONS) {
+		/* exact paths: find them in the dictionary once; none there,
+		 * no event of this segment can match */
+		const char **v = realloc(m->exact, q->f.npaths * sizeof(*v));
+		if (!v)
+			goto oom;
+		m->exact = v;
+		for (size_t i = 0; i < q->f.npaths; i++) {
+			const char *e = fl_segment_path_entry(seg, q->f.paths[i].pattern);
+			if (e)
+				m->exact[m->nexact++] = e;
+		}
+		m->exact_set = true;
+		if (!m->nexact && !ses_from_events && (R->mode == MODE_EVENTS || R->mode == MODE_COUNT))
+			goto out; /* the bloom filter's false positive */
+	}
 	struct fr_event ev;
 	uint32_t j = 0;
 	while ((r = fl_segment_next(seg, &ev)) == 1) {
