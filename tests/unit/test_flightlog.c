@@ -186,6 +186,19 @@ static void test_ts_units(void)
 	   len_ns);
 }
 
+/* g's events as one segment (default options). The caller frees it. */
+static void *encode_all(const struct gen *g, size_t *len)
+{
+	struct fl_writer *w;
+	void *buf = NULL;
+	fl_writer_new(NULL, &w);
+	for (size_t i = 0; i < g->n; i++)
+		fl_writer_add(w, &g->ev[i]);
+	fl_writer_finish(w, NULL, 1, &buf, len);
+	fl_writer_free(w);
+	return buf;
+}
+
 static bool is_change_kind(uint32_t k)
 {
 	return k >= FR_EV_MODIFY && k <= FR_EV_UNLISTEN;
@@ -229,14 +242,8 @@ static void test_change_lane(void)
 	size_t want = 0;
 	for (size_t i = 0; i < g.n; i++)
 		want += is_change_kind(g.ev[i].kind);
-	struct fl_writer *w;
-	fl_writer_new(NULL, &w);
-	for (size_t i = 0; i < g.n; i++)
-		fl_writer_add(w, &g.ev[i]);
-	void *buf;
 	size_t len;
-	fl_writer_finish(w, NULL, 1, &buf, &len);
-	fl_writer_free(w);
+	void *buf = encode_all(&g, &len);
 	long n = changes_match(buf, len, 0);
 	ok(want > 100 && want < g.n && n == (long)want,
 	   "FL_COL_CHANGES: the %zu change events of %zu, identical and in order (%ld)", want, g.n, n);
@@ -280,14 +287,8 @@ static void test_summary_and_columns(void)
 {
 	struct gen g = {.rng = 3};
 	gen_build(&g, 3000);
-	struct fl_writer *w;
-	fl_writer_new(NULL, &w);
-	for (size_t i = 0; i < g.n; i++)
-		fl_writer_add(w, &g.ev[i]);
-	void *buf;
 	size_t len;
-	fl_writer_finish(w, NULL, 1, &buf, &len);
-	fl_writer_free(w);
+	void *buf = encode_all(&g, &len);
 
 	struct fl_segment *s;
 	struct fl_read_opts o = {.columns = FL_COL_NONE};
