@@ -113,7 +113,9 @@ enum { S_KIND, S_TS, S_PID, S_PIDNEW, S_CTXMASK, S_EVMASK, S_CTX0, S_EV0 = S_CTX
  * changes decodes lane 1 only: a few percent of a typical segment. */
 #define NLANES 2
 #define LANE_TYPE_OFFSET 128u
-static inline int lane_of(uint32_t kind) { return kind >= 7 && kind <= 19; }
+_Static_assert(FL_CHANGE_KINDS == (((1ull << (FR_EV_UNLISTEN + 1)) - 1) & ~((1ull << FR_EV_MODIFY) - 1)),
+	       "the change lane is modify .. unlisten");
+static inline int lane_of(uint32_t kind) { return kind < 64 && ((FL_CHANGE_KINDS >> kind) & 1); }
 static uint32_t stream_type(int s)
 {
 	if (s < S_CTX0)
@@ -432,7 +434,6 @@ struct fl_writer {
 		uint32_t *order;     /* slot of the i-th session seen */
 		uint32_t n, mask;
 	} ses;
-	uint64_t ts_or_rem;          /* bit k: a ts that 1000^(k+1) does not divide */
 	ZSTD_CCtx *cctx;
 };
 
@@ -475,7 +476,6 @@ static void writer_clear(struct fl_writer *w)
 	memset(&w->ses, 0, sizeof(w->ses));
 	w->count = 0;
 	w->ts_min = w->ts_max = 0;
-	w->ts_or_rem = 0;
 	memset(w->kind_count, 0, sizeof(w->kind_count));
 }
 
@@ -736,9 +736,6 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 		w->ts_min = ev->ts_ns;
 	if (!w->count || ev->ts_ns > w->ts_max)
 		w->ts_max = ev->ts_ns;
-	/* bit k set: some timestamp is not a multiple of 1000^(k+1) ns */
-	w->ts_or_rem |= (uint64_t)(ev->ts_ns % 1000u != 0) | (uint64_t)(ev->ts_ns % 1000000u != 0) << 1 |
-			(uint64_t)(ev->ts_ns % 1000000000u != 0) << 2;
 	w->kind_count[ev->kind < KSLOTS ? ev->kind : KSLOTS]++;
 	if (L != w->lane)
 		w->lanesel.p[w->count / 8] |= (uint8_t)(1u << (w->count % 8));
@@ -915,8 +912,12 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	}
 	/* ts: varint unit, one width byte W, then W planes of count bytes (byte
 	 * b of every zigzag tick delta, little-endian), per lane */
-	uint64_t unit = !(w->ts_or_rem & 4) ? 1000000000u : !(w->ts_or_rem & 2) ? 1000000u
-		      : !(w->ts_or_rem & 1) ? 1000u : 1u;
+	/* the largest power of 1000 (up to 1 s) dividing every time */
+	uint64_t unit = 1000000000u;
+	for (int l = 0; l < NLANES; l++)
+		for (uint64_t i = 0; i < w->lane[l].count && unit > 1; i++)
+			while (w->lane[l].tsd[i] % unit)
+				unit /= 1000;
 	/* deltas go to a copy: a failed finish keeps the events */
 	tsz = malloc((w->count ? w->count : 1) * sizeof(uint64_t));
 	if (!tsz) {
@@ -1712,14 +1713,9 @@ const char *fl_segment_path_entry(const struct fl_segment *g, const char *path)
 
 bool fl_segment_may_contain_path(const struct fl_segment *g, const char *path)
 {
+	if (g->dict_loaded[D_PATH])
+		return fl_segment_path_entry(g, path) != NULL;
 	size_t n = strlen(path);
-	if (g->dict_loaded[D_PATH]) {
-		const struct rdict *d = &g->d[D_PATH];
-		for (uint32_t i = 0; i < d->n; i++)
-			if (d->len[i] == n && !memcmp(d->s[i], path, n))
-				return true;
-		return false;
-	}
 	if (!g->bloom_m)
 		return false;
 	return bloom_has(g->bloom, g->bloom_m, g->bloom_k, path, n);

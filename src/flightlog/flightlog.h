@@ -89,6 +89,8 @@ struct fl_segment;
  * the selected columns (all when none is). Segments written with lanes
  * (FORMAT.md 5.6) decode those events alone; older ones are filtered. */
 #define FL_COL_CHANGES 0x200u
+/* Those kinds, as a mask of bits (1 << kind): modify (7) .. unlisten (19). */
+#define FL_CHANGE_KINDS (((1ull << 20) - 1) & ~((1ull << 7) - 1))
 
 struct fl_read_opts {
 	uint32_t columns; /* FL_COL_*; 0 = FL_COL_ALL */

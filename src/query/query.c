@@ -533,19 +533,25 @@ static uint32_t ses_key(char *buf, const char *host, uint32_t ses)
 	return (uint32_t)(hl + 5);
 }
 
-static int sesmap_add(struct fq_hmap *m, const struct fr_event *ev)
+/* Session (host, ses) was seen at `first`, unless seen before. */
+static int sesmap_note(struct fq_hmap *m, const char *host, uint32_t ses, uint64_t first)
 {
-	if (!counted_for_sessions(ev))
-		return 0;
 	char key[300];
-	uint32_t kl = ses_key(key, ev->host, ev->ses);
+	uint32_t kl = ses_key(key, host, ses);
 	bool created;
 	struct fq_hent *e = fq_hmap_get(m, key, kl, true, &created);
 	if (!e)
 		return -ENOMEM;
 	if (created)
-		e->a = ev->kind == FR_EV_PROC ? ev->pstart_ns : ev->ts_ns;
+		e->a = first;
 	return 0;
+}
+
+static int sesmap_add(struct fq_hmap *m, const struct fr_event *ev)
+{
+	if (!counted_for_sessions(ev))
+		return 0;
+	return sesmap_note(m, ev->host, ev->ses, ev->kind == FR_EV_PROC ? ev->pstart_ns : ev->ts_ns);
 }
 
 static const char *group_key(enum fq_group by, const struct fr_event *ev, char *buf, size_t len, uint32_t *kl)
@@ -642,9 +648,6 @@ static uint32_t mode_columns(struct runner *R)
 	return q->cols ? q->cols : FL_COL_ALL;
 }
 
-/* Kinds the flight log keeps in its change lane (FL_COL_CHANGES). */
-#define CHANGE_KINDS (((1ull << (FR_EV_UNLISTEN + 1)) - 1) & ~((1ull << FR_EV_MODIFY) - 1))
-
 /* The segment's sessions block into it->sesmap. false: no such block. */
 static int sesmap_from_block(struct item *it, const struct fl_segment *seg)
 {
@@ -652,16 +655,9 @@ static int sesmap_from_block(struct item *it, const struct fl_segment *seg)
 	const struct fl_session_first *v = fl_segment_sessions(seg, &n);
 	if (!v)
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char key[300];
-		uint32_t kl = ses_key(key, v[i].host, v[i].ses);
-		bool created;
-		struct fq_hent *e = fq_hmap_get(&it->sesmap, key, kl, true, &created);
-		if (!e)
+	for (size_t i = 0; i < n; i++)
+		if (sesmap_note(&it->sesmap, v[i].host, v[i].ses, v[i].first_ns) < 0)
 			return -ENOMEM;
-		if (created)
-			e->a = v[i].first_ns;
-	}
 	return 1;
 }
 
@@ -716,7 +712,7 @@ static void process_item(struct runner *R, struct memo *m, struct item *it)
 	}
 	it->bytes += len;
 	uint32_t cols = mode_columns(R);
-	if ((R->mode == MODE_EVENTS || R->mode == MODE_COUNT) && q->kinds && !(q->kinds & ~CHANGE_KINDS)) {
+	if ((R->mode == MODE_EVENTS || R->mode == MODE_COUNT) && q->kinds && !(q->kinds & ~FL_CHANGE_KINDS)) {
 		/* only the change lane; change events carry no argv or line, so
 		 * the argvs and lines dictionaries (the largest after paths) stay
 		 * compressed */

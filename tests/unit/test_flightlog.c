@@ -201,7 +201,7 @@ static void *encode_all(const struct gen *g, size_t *len)
 
 static bool is_change_kind(uint32_t k)
 {
-	return k >= FR_EV_MODIFY && k <= FR_EV_UNLISTEN;
+	return k >= FR_EV_MODIFY && k <= FR_EV_UNLISTEN; /* spelt out: checks FL_CHANGE_KINDS */
 }
 
 /* FL_COL_CHANGES on seg: the change-kind events of the full decode, in
