@@ -239,6 +239,7 @@ struct evstate {
 
 struct model {
 	uint32_t mtf[MTF_N];
+	uint32_t mtf_st[MTF_N]; /* index in st of each mtf pid's state */
 	unsigned mtf_len;
 	uint32_t prev_new_pid;
 	uint32_t last_pid;
@@ -257,12 +258,20 @@ static void model_reset(struct model *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* The state for pid, created from the baseline when new. */
-static struct ctxstate *model_state(struct model *m, uint32_t pid)
+/* The state for pid, created from the baseline when new; *idx is its
+ * index in st. A pid found in the MTF list (hit >= 0) has its state's
+ * index there: no hash lookup for the common case. */
+static struct ctxstate *model_state(struct model *m, uint32_t pid, int hit, uint32_t *idx)
 {
+	if (hit >= 0) {
+		*idx = m->mtf_st[hit];
+		return &m->st[*idx];
+	}
 	uint32_t v = pidmap_get(&m->pm, pid);
-	if (v)
+	if (v) {
+		*idx = v - 1;
 		return &m->st[v - 1];
+	}
 	if (m->nst == m->capst) {
 		uint32_t nc = m->capst ? m->capst * 2 : 64;
 		struct ctxstate *n = realloc(m->st, (size_t)nc * sizeof(*n));
@@ -273,6 +282,7 @@ static struct ctxstate *model_state(struct model *m, uint32_t pid)
 	}
 	if (pidmap_put(&m->pm, pid, m->nst + 1))
 		return NULL;
+	*idx = m->nst;
 	struct ctxstate *s = &m->st[m->nst++];
 	*s = m->last_ctx;
 	s->v[0] = pid;         /* tid */
@@ -290,15 +300,19 @@ static int mtf_find(const struct model *m, uint32_t pid)
 }
 static void mtf_front(struct model *m, unsigned i)
 {
-	uint32_t p = m->mtf[i];
+	uint32_t p = m->mtf[i], st = m->mtf_st[i];
 	memmove(m->mtf + 1, m->mtf, i * sizeof(uint32_t));
+	memmove(m->mtf_st + 1, m->mtf_st, i * sizeof(uint32_t));
 	m->mtf[0] = p;
+	m->mtf_st[0] = st;
 }
-static void mtf_insert(struct model *m, uint32_t pid)
+static void mtf_insert(struct model *m, uint32_t pid, uint32_t st)
 {
 	unsigned n = m->mtf_len < MTF_N ? m->mtf_len : MTF_N - 1;
 	memmove(m->mtf + 1, m->mtf, n * sizeof(uint32_t));
+	memmove(m->mtf_st + 1, m->mtf_st, n * sizeof(uint32_t));
 	m->mtf[0] = pid;
+	m->mtf_st[0] = st;
 	m->mtf_len = n + 1;
 }
 
@@ -651,7 +665,8 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 		r = fl_put_varint(&S[S_PIDNEW], fl_zz32(ev->pid - m->prev_new_pid));
 	if (r)
 		goto fail;
-	struct ctxstate *st = model_state(m, ev->pid);
+	uint32_t st_idx = 0;
+	struct ctxstate *st = model_state(m, ev->pid, mi, &st_idx);
 	if (!st) {
 		r = -ENOMEM;
 		goto fail;
@@ -725,7 +740,7 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 	if (hit >= 0)
 		mtf_front(m, (unsigned)hit);
 	else {
-		mtf_insert(m, ev->pid);
+		mtf_insert(m, ev->pid, st_idx);
 		m->prev_new_pid = ev->pid;
 	}
 	*st = cur;
@@ -1896,7 +1911,8 @@ static int next_in_lane(struct fl_segment *g, struct rlane *L, struct fr_event *
 	} else {
 		return stream_err(g, L, S_PID, "bad pid code");
 	}
-	struct ctxstate *st = model_state(m, pid);
+	uint32_t st_idx = 0;
+	struct ctxstate *st = model_state(m, pid, hit, &st_idx);
 	if (!st)
 		return fl_set_error(&g->err, -ENOMEM, 0, "pid", "out of memory");
 	if ((r = get(g, L, S_CTXMASK, &x)))
@@ -1941,7 +1957,7 @@ static int next_in_lane(struct fl_segment *g, struct rlane *L, struct fr_event *
 	if (hit >= 0) {
 		mtf_front(m, (unsigned)hit);
 	} else {
-		mtf_insert(m, pid);
+		mtf_insert(m, pid, st_idx);
 		m->prev_new_pid = pid;
 	}
 	m->last_ctx = *st;
