@@ -158,7 +158,13 @@ static inline uint64_t fl_le64_get(const uint8_t *p)
  * that new files cost a constant instead of an ever-growing number
  * (FORMAT.md 5.3). */
 #define FL_INCOMPAT_NEWREF 0x8u
-#define FL_INCOMPAT_KNOWN (FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES | FL_INCOMPAT_NEWREF)
+/* Small blocks are members of one pack block: a sub-table and their raw
+ * bytes as one zstd frame with one CRC (FORMAT.md 2.4). A block costs a
+ * 40-byte table entry and a frame of its own otherwise, which is most of a
+ * small segment. */
+#define FL_INCOMPAT_PACKED 0x10u
+#define FL_INCOMPAT_KNOWN (FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES | \
+			   FL_INCOMPAT_NEWREF | FL_INCOMPAT_PACKED)
 
 struct fl_seg_header {
 	uint8_t magic[8];          /* "FRLOGSEG" */

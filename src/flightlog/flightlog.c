@@ -104,6 +104,7 @@ static const struct field ev_fields[NEV] = {
 enum { S_KIND, S_TS, S_PID, S_PIDNEW, S_CTXMASK, S_EVMASK, S_CTX0, S_EV0 = S_CTX0 + NCTX,
        NSTREAMS = S_EV0 + NEV };
 #define BLK_SUMMARY 1u
+#define BLK_PACK 2u
 #define BLK_LANES 38u
 #define BLK_SESSIONS 39u
 /* Lanes (FL_INCOMPAT_LANES): events of the change kinds (modify .. unlisten:
@@ -427,7 +428,8 @@ static void wdict_free(struct wdict *d)
 
 struct fl_writer {
 	int level;
-	bool raw;
+	bool raw, no_pack;
+	uint32_t pack_max;
 	uint64_t count;
 	uint64_t ts_min, ts_max;
 	uint64_t kind_count[KSLOTS + 1];
@@ -458,6 +460,8 @@ int fl_writer_new(const struct fl_writer_opts *opts, struct fl_writer **out)
 		return -ENOMEM;
 	w->level = opts && opts->level ? opts->level : FL_DEFAULT_LEVEL;
 	w->raw = opts && (opts->flags & FL_WRITER_RAW);
+	w->no_pack = opts && (opts->flags & FL_WRITER_NO_PACK);
+	w->pack_max = opts && opts->pack_max ? opts->pack_max : FL_PACK_MAX_DEFAULT;
 	if (w->level > ZSTD_maxCLevel())
 		w->level = ZSTD_maxCLevel();
 	w->cctx = ZSTD_createCCtx();
@@ -886,11 +890,58 @@ struct outblk {
 	size_t z_len;
 };
 
+/* Move the blocks of blk[0..*nb) smaller than the writer's pack_max into one
+ * pack block (FORMAT.md 2.4) built in *pack, which takes the place of the
+ * first member. The summary and the sessions stay out: a summary-only read
+ * (FL_COL_NONE, what queries do to every segment first) then never
+ * decompresses the pack. Fewer than two members: no pack (one member would
+ * only add its sub-table). */
+static int build_pack(const struct fl_writer *w, struct outblk *blk, size_t *nb, struct fl_bytes *pack)
+{
+	size_t n = 0, first = SIZE_MAX, raw = 0;
+	bool in[4 + ND + NLANES * NSTREAMS] = {0};
+	if (w->no_pack)
+		return 0;
+	for (size_t i = 0; i < *nb; i++) {
+		if (blk[i].type == BLK_SUMMARY || blk[i].type == BLK_SESSIONS || blk[i].raw_len >= w->pack_max)
+			continue;
+		in[i] = true;
+		n++;
+		raw += blk[i].raw_len;
+		if (first == SIZE_MAX)
+			first = i;
+	}
+	if (n < 2)
+		return 0;
+	int e = fl_put_varint(pack, n);
+	for (size_t i = 0; i < *nb && !e; i++)
+		if (in[i]) {
+			e |= fl_put_varint(pack, blk[i].type);
+			e |= fl_put_varint(pack, blk[i].items);
+			e |= fl_put_varint(pack, blk[i].raw_len);
+		}
+	e = e ? e : fl_bytes_grow(pack, raw);
+	if (e)
+		return -ENOMEM;
+	for (size_t i = 0; i < *nb; i++)
+		if (in[i])
+			fl_bytes_put(pack, blk[i].raw, blk[i].raw_len); /* room reserved above */
+	size_t o = 0;
+	for (size_t i = 0; i < *nb; i++) {
+		if (i == first)
+			blk[o++] = (struct outblk){BLK_PACK, 0, pack->p, pack->len, NULL, 0};
+		else if (!in[i])
+			blk[o++] = blk[i];
+	}
+	*nb = o;
+	return 0;
+}
+
 int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq,
 		     void **out, size_t *out_len)
 {
-	struct outblk blk[3 + ND + NLANES * NSTREAMS];
-	struct fl_bytes summary = {0}, sessions = {0}, dictraw[ND] = {{0}};
+	struct outblk blk[4 + ND + NLANES * NSTREAMS];
+	struct fl_bytes summary = {0}, sessions = {0}, dictraw[ND] = {{0}}, pack = {0};
 	uint64_t *tsz = NULL;
 	size_t nb = 0;
 	int r = build_summary(w, &summary);
@@ -975,6 +1026,8 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 							    w->lane[l].s[s].p, w->lane[l].s[s].len, NULL, 0};
 	if (w->count)
 		blk[nb++] = (struct outblk){BLK_LANES, 0, w->lanesel.p, (w->count + 7) / 8, NULL, 0};
+	if ((r = build_pack(w, blk, &nb, &pack)))
+		goto out;
 	size_t total = FL_HEADER_SIZE + nb * sizeof(struct fl_block_desc);
 	for (size_t i = 0; i < nb; i++) {
 		size_t bound = ZSTD_compressBound(blk[i].raw_len);
@@ -1011,7 +1064,7 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	h.version = htole32(FL_SEG_VERSION);
 	h.header_size = htole32(FL_HEADER_SIZE);
 	h.incompat_flags = htole32(FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES |
-				   FL_INCOMPAT_NEWREF);
+				   FL_INCOMPAT_NEWREF | (pack.len ? FL_INCOMPAT_PACKED : 0));
 	h.compat_flags = htole32(FL_COMPAT_SESSIONS);
 	h.seq = htole64(seq);
 	if (prev_hash)
@@ -1052,6 +1105,7 @@ out:
 		free(blk[i].z);
 	fl_bytes_free(&summary);
 	fl_bytes_free(&sessions);
+	fl_bytes_free(&pack);
 	for (int d = 0; d < ND; d++)
 		fl_bytes_free(&dictraw[d]);
 	return r;
@@ -1190,6 +1244,8 @@ static const char *type_name(uint32_t type)
 {
 	if (type == BLK_SUMMARY)
 		return "summary";
+	if (type == BLK_PACK)
+		return "pack";
 	if (type == BLK_LANES)
 		return "lanes";
 	if (type == BLK_SESSIONS)
@@ -1416,6 +1472,228 @@ static bool want_stream(uint32_t cols, int s)
 	return cols & f->group;
 }
 
+/* A block as the reader sees it: a table entry, or a member of the pack
+ * (then mem points at its raw bytes inside the decoded pack, and offset and
+ * doff are the pack's, for errors). */
+struct lblk {
+	uint32_t type, codec, items;
+	uint64_t offset, stored, raw;
+	uint32_t crc;
+	uint64_t doff;       /* the table entry's file offset */
+	const uint8_t *mem;  /* a pack member's raw bytes; NULL: a table block */
+};
+
+/* State of one fl_segment_open_ex shared by its blocks. */
+struct open_ctx {
+	const uint8_t *buf;
+	uint32_t incompat;
+	bool fast;
+	struct fl_error *e;
+	ZSTD_DCtx *dctx;
+	uint32_t nb;         /* table entries */
+	bool have_summary, have_lanes, seen_dict[ND], seen_stream[NLANES][NSTREAMS];
+};
+
+/* A table block's content (load_block), or a copy of a pack member's, with
+ * a NUL after it as load_block gives. */
+static int load_lblk(const struct open_ctx *c, const struct lblk *L, uint8_t **out, size_t *out_len)
+{
+	if (!L->mem) {
+		struct fl_block_desc d = {L->type, L->codec, L->offset, L->stored, L->raw, L->crc, L->items};
+		return load_block(c->buf, &d, L->codec, out, out_len, c->e, c->dctx, c->fast);
+	}
+	/* the member's length was checked against the pack's, which is
+	 * <= FL_MAX_RAW */
+	uint8_t *p = malloc(L->raw + 1);
+	if (!p)
+		return fl_set_error(c->e, -ENOMEM, L->offset, type_name(L->type), "out of memory");
+	memcpy(p, L->mem, L->raw);
+	p[L->raw] = 0;
+	*out = p;
+	*out_len = L->raw;
+	return 0;
+}
+
+/* Take one block (from the table or the pack) into the segment: the
+ * summary, the sessions, the lanes, a dictionary or a stream, each at
+ * most once, loaded when the selected columns need it. Unknown types are
+ * skipped (FORMAT.md 6). */
+static int use_block(struct fl_segment *g, struct open_ctx *c, const struct lblk *L)
+{
+	struct fl_error *e = c->e;
+	const char *name = type_name(L->type);
+	uint8_t *raw = NULL;
+	size_t rawlen = 0;
+	int r;
+	if (L->type == BLK_SUMMARY) {
+		if (c->have_summary)
+			return fl_set_error(e, -EBADMSG, L->doff, name, "duplicate block");
+		c->have_summary = true;
+		if (!(r = load_lblk(c, L, &raw, &rawlen)))
+			r = parse_summary(g, raw, rawlen, L->offset, e);
+		free(raw);
+		return r;
+	}
+	if (L->type == BLK_SESSIONS) {
+		if (g->have_sessions)
+			return fl_set_error(e, -EBADMSG, L->doff, name, "duplicate block");
+		g->have_sessions = true;
+		if (!(r = load_lblk(c, L, &raw, &rawlen)))
+			r = parse_sessions(g, raw, rawlen, L->items, L->offset, e);
+		free(raw);
+		return r;
+	}
+	if (L->type == BLK_LANES && (c->incompat & FL_INCOMPAT_LANES)) {
+		if (c->have_lanes)
+			return fl_set_error(e, -EBADMSG, L->doff, name, "duplicate block");
+		c->have_lanes = true;
+		if (g->columns & FL_COL_NONE)
+			return 0;
+		if ((r = load_lblk(c, L, &raw, &rawlen)))
+			return r;
+		g->lanesel = raw;
+		if (rawlen != (g->info.event_count + 7) / 8)
+			return fl_set_error(e, -EBADMSG, L->offset, name, "%zu bytes for %llu events", rawlen,
+					    (unsigned long long)g->info.event_count);
+		uint64_t ones = 0;
+		for (size_t k = 0; k < rawlen; k++) { /* no popcnt in the baseline ISA */
+			uint8_t x = raw[k];
+			x = (uint8_t)(x - ((x >> 1) & 0x55));
+			x = (uint8_t)((x & 0x33) + ((x >> 2) & 0x33));
+			ones += (x + (x >> 4)) & 0x0f;
+		}
+		if (g->info.event_count % 8 && raw[rawlen - 1] >> (g->info.event_count % 8))
+			return fl_set_error(e, -EBADMSG, L->offset, name, "bits set past the last event");
+		g->lane[1].count = ones;
+		return 0;
+	}
+	int di = -1, si = -1, li = 0;
+	for (int k = 0; k < ND; k++)
+		if (dict_type[k] == L->type)
+			di = k;
+	for (int l = 0; l < NLANES; l++)
+		for (int k = 0; k < NSTREAMS; k++)
+			if (stream_type(k) + (uint32_t)l * LANE_TYPE_OFFSET == L->type)
+				si = k, li = l;
+	if (li && !(c->incompat & FL_INCOMPAT_LANES))
+		si = -1; /* not a lane-1 block in this segment: unknown */
+	if (di >= 0) {
+		if (c->seen_dict[di])
+			return fl_set_error(e, -EBADMSG, L->doff, name, "duplicate block");
+		c->seen_dict[di] = true;
+		if (!want_dict(g->columns, di))
+			return 0;
+		if ((r = load_lblk(c, L, &raw, &rawlen)))
+			return r;
+		g->d[di].off = L->offset;
+		r = parse_dict(&g->d[di], raw, rawlen, L->items, di != D_ARGV, name, L->offset, e);
+		if (r && !g->d[di].raw)
+			free(raw);
+		return r;
+	}
+	if (si >= 0) {
+		if (c->seen_stream[li][si])
+			return fl_set_error(e, -EBADMSG, L->doff, name, "duplicate block");
+		c->seen_stream[li][si] = true;
+		if (!g->lane[li].loaded || !want_stream(g->columns, si))
+			return 0;
+		if ((r = load_lblk(c, L, &raw, &rawlen)))
+			return r;
+		struct rstream *rs = &g->lane[li].s[si];
+		rs->raw = raw;
+		rs->p = raw;
+		rs->end = raw + rawlen;
+		rs->off = L->offset;
+	}
+	/* unknown block types are skipped (FORMAT.md: versioning) */
+	return 0;
+}
+
+/* Decode the pack block P (FORMAT.md 2.4), check its sub-table against its
+ * content, list its members in g->blocks and take each like a table block.
+ * Errors name the pack (sub-table) or the member (content) and give the
+ * pack's file offset; the message gives the position inside the pack. */
+static int open_pack(struct fl_segment *g, struct open_ctx *c, const struct lblk *P)
+{
+	struct fl_error *e = c->e;
+	uint8_t *raw = NULL;
+	size_t rawlen = 0;
+	int r = load_lblk(c, P, &raw, &rawlen);
+	if (r)
+		return r;
+	const uint8_t *p = raw, *end = raw + rawlen;
+	uint64_t n;
+	struct pmember { uint32_t type, items; uint64_t len; } *m = NULL;
+	/* every member takes at least 3 sub-table bytes, so n is bounded by
+	 * the content as well as by the table's own limit */
+	if (fl_get_varint(&p, end, &n) || n < 1 || n > FL_MAX_BLOCKS || n > rawlen / 3) {
+		r = fl_set_error(e, -EBADMSG, P->offset, "pack", "bad member count at pack byte 0");
+		goto out;
+	}
+	m = malloc(n * sizeof(*m));
+	/* room for the header, every table block and the members (one pack) */
+	struct fl_block_stat *nbs = realloc(g->blocks, ((size_t)c->nb + 1 + n) * sizeof(*g->blocks));
+	if (nbs)
+		g->blocks = nbs;
+	if (!m || !nbs) {
+		r = fl_set_error(e, -ENOMEM, P->offset, "pack", "out of memory");
+		goto out;
+	}
+	for (uint64_t k = 0; k < n; k++) {
+		size_t at = (size_t)(p - raw);
+		uint64_t t, it, l;
+		if (fl_get_varint(&p, end, &t) || fl_get_varint(&p, end, &it) || fl_get_varint(&p, end, &l) ||
+		    t > UINT32_MAX || it > UINT32_MAX) {
+			r = fl_set_error(e, -EBADMSG, P->offset, "pack", "bad sub-table entry %llu at pack byte %zu",
+					 (unsigned long long)k, at);
+			goto out;
+		}
+		if (t == BLK_SUMMARY || t == BLK_SESSIONS || t == BLK_PACK) {
+			r = fl_set_error(e, -EBADMSG, P->offset, "pack", "member %llu at pack byte %zu: a %s block may not be packed",
+					 (unsigned long long)k, at, type_name((uint32_t)t));
+			goto out;
+		}
+		m[k] = (struct pmember){(uint32_t)t, (uint32_t)it, l};
+	}
+	size_t data = (size_t)(p - raw), left = rawlen - data;
+	for (uint64_t k = 0; k < n; k++) {
+		if (m[k].len > left) {
+			r = fl_set_error(e, -EBADMSG, P->offset, "pack",
+					 "member %llu ('%s', %llu bytes at pack byte %zu) past the end of the pack",
+					 (unsigned long long)k, type_name(m[k].type), (unsigned long long)m[k].len,
+					 rawlen - left);
+			goto out;
+		}
+		left -= m[k].len;
+	}
+	if (left) {
+		r = fl_set_error(e, -EBADMSG, P->offset, "pack", "%zu bytes after the last member", left);
+		goto out;
+	}
+	/* size accounting: members get the stored bytes in proportion to their
+	 * raw size, the pack's own entry (just added) keeps the rest */
+	struct fl_block_stat *ps = &g->blocks[g->nblocks - 1];
+	uint64_t shared = 0;
+	ps->raw = data;
+	size_t at = data;
+	for (uint64_t k = 0; k < n && !r; k++) {
+		/* stored <= 2^30 * 32768 and raw <= 2^30: no overflow */
+		uint64_t share = rawlen ? P->stored * m[k].len / rawlen : 0;
+		shared += share;
+		g->blocks[g->nblocks++] = (struct fl_block_stat){type_name(m[k].type), share, m[k].len};
+		struct lblk L = {.type = m[k].type, .codec = FL_CODEC_RAW, .items = m[k].items,
+				 .offset = P->offset, .stored = m[k].len, .raw = m[k].len, .doff = P->doff,
+				 .mem = raw + at};
+		r = use_block(g, c, &L);
+		at += m[k].len;
+	}
+	ps->stored = P->stored - shared;
+out:
+	free(m);
+	free(raw);
+	return r;
+}
+
 int fl_segment_open(const void *buf, size_t len, struct fl_segment **out, struct fl_error *err)
 {
 	return fl_segment_open_ex(buf, len, NULL, out, err);
@@ -1489,9 +1767,11 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 		fl_sha256(buf, len, g->info.hash);
 	ZSTD_DCtx *dctx = ZSTD_createDCtx(); /* NULL: ZSTD_decompress makes its own */
 
-	bool have_summary = false, have_lanes = false, seen_dict[ND] = {0}, seen_stream[NLANES][NSTREAMS] = {{0}};
+	struct open_ctx oc = {.buf = buf, .incompat = incompat, .fast = fast, .e = &e, .dctx = dctx, .nb = nb};
 	const uint64_t table_end = toff + tlen;
-	/* nb is bounded by the file's size (checked above) */
+	bool have_pack = false;
+	/* nb is bounded by the file's size (checked above); pack members are
+	 * added when the pack is decoded */
 	g->blocks = calloc((size_t)nb + 1, sizeof(*g->blocks));
 	if (!g->blocks)
 		r = -ENOMEM;
@@ -1501,125 +1781,41 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 		struct fl_block_desc d;
 		uint64_t doff = toff + (uint64_t)i * sizeof(d);
 		memcpy(&d, buf + doff, sizeof(d));
-		d.type = le32toh(d.type);
-		d.codec = le32toh(d.codec);
-		d.offset = le64toh(d.offset);
-		d.stored_size = le64toh(d.stored_size);
-		d.raw_size = le64toh(d.raw_size);
-		d.crc = le32toh(d.crc);
-		d.items = le32toh(d.items);
-		const char *name = type_name(d.type);
-		if (d.codec > FL_CODEC_ZSTD) {
-			r = fl_set_error(&e, -EOPNOTSUPP, doff, name, "unknown codec %u", d.codec);
+		struct lblk L = {
+			.type = le32toh(d.type), .codec = le32toh(d.codec), .items = le32toh(d.items),
+			.offset = le64toh(d.offset), .stored = le64toh(d.stored_size), .raw = le64toh(d.raw_size),
+			.crc = le32toh(d.crc), .doff = doff, .mem = NULL,
+		};
+		const char *name = type_name(L.type);
+		if (L.codec > FL_CODEC_ZSTD) {
+			r = fl_set_error(&e, -EOPNOTSUPP, doff, name, "unknown codec %u", L.codec);
 			break;
 		}
-		if (d.offset < table_end || d.offset > len || d.stored_size > len - d.offset) {
+		if (L.offset < table_end || L.offset > len || L.stored > len - L.offset) {
 			r = fl_set_error(&e, -EBADMSG, doff, name, "block outside the file");
 			break;
 		}
-		if (!fast && fl_crc32c(0, buf + d.offset, d.stored_size) != d.crc && !FL_FUZZING) {
-			r = fl_set_error(&e, -EBADMSG, d.offset, name, "bad checksum");
+		if (!fast && fl_crc32c(0, buf + L.offset, L.stored) != L.crc && !FL_FUZZING) {
+			r = fl_set_error(&e, -EBADMSG, L.offset, name, "bad checksum");
 			break;
 		}
-		g->blocks[g->nblocks++] = (struct fl_block_stat){name, d.stored_size, d.raw_size};
-		uint8_t *raw = NULL;
-		size_t rawlen = 0;
-		if (d.type == BLK_SUMMARY) {
-			if (have_summary) {
+		g->blocks[g->nblocks++] = (struct fl_block_stat){name, L.stored, L.raw};
+		if (L.type == BLK_PACK && (incompat & FL_INCOMPAT_PACKED)) {
+			if (have_pack) {
 				r = fl_set_error(&e, -EBADMSG, doff, name, "duplicate block");
 				break;
 			}
-			have_summary = true;
-			if (!(r = load_block(buf, &d, d.codec, &raw, &rawlen, &e, dctx, fast)))
-				r = parse_summary(g, raw, rawlen, d.offset, &e);
-			free(raw);
-			continue;
-		}
-		if (d.type == BLK_SESSIONS) {
-			if (g->have_sessions) {
-				r = fl_set_error(&e, -EBADMSG, doff, name, "duplicate block");
-				break;
-			}
-			g->have_sessions = true;
-			if (!(r = load_block(buf, &d, d.codec, &raw, &rawlen, &e, dctx, fast)))
-				r = parse_sessions(g, raw, rawlen, d.items, d.offset, &e);
-			free(raw);
-			if (r)
-				break;
-			continue;
-		}
-		if (d.type == BLK_LANES && (incompat & FL_INCOMPAT_LANES)) {
-			if (have_lanes) {
-				r = fl_set_error(&e, -EBADMSG, doff, name, "duplicate block");
-				break;
-			}
-			have_lanes = true;
+			have_pack = true;
+			/* summary and sessions are never members: a summary-only
+			 * read has what it needs without decompressing the pack */
 			if (g->columns & FL_COL_NONE)
 				continue;
-			if ((r = load_block(buf, &d, d.codec, &raw, &rawlen, &e, dctx, fast)))
-				break;
-			g->lanesel = raw;
-			if (rawlen != (g->info.event_count + 7) / 8) {
-				r = fl_set_error(&e, -EBADMSG, d.offset, name, "%zu bytes for %llu events", rawlen,
-						 (unsigned long long)g->info.event_count);
-				break;
-			}
-			uint64_t ones = 0;
-			for (size_t k = 0; k < rawlen; k++) { /* no popcnt in the baseline ISA */
-				uint8_t x = raw[k];
-				x = (uint8_t)(x - ((x >> 1) & 0x55));
-				x = (uint8_t)((x & 0x33) + ((x >> 2) & 0x33));
-				ones += (x + (x >> 4)) & 0x0f;
-			}
-			if (g->info.event_count % 8 && raw[rawlen - 1] >> (g->info.event_count % 8)) {
-				r = fl_set_error(&e, -EBADMSG, d.offset, name, "bits set past the last event");
-				break;
-			}
-			g->lane[1].count = ones;
+			r = open_pack(g, &oc, &L);
 			continue;
 		}
-		int di = -1, si = -1, li = 0;
-		for (int k = 0; k < ND; k++)
-			if (dict_type[k] == d.type)
-				di = k;
-		for (int l = 0; l < NLANES; l++)
-			for (int k = 0; k < NSTREAMS; k++)
-				if (stream_type(k) + (uint32_t)l * LANE_TYPE_OFFSET == d.type)
-					si = k, li = l;
-		if (li && !(incompat & FL_INCOMPAT_LANES))
-			si = -1; /* not a lane-1 block in this segment: unknown */
-		if (di >= 0) {
-			if (seen_dict[di]) {
-				r = fl_set_error(&e, -EBADMSG, doff, name, "duplicate block");
-				break;
-			}
-			seen_dict[di] = true;
-			if (!want_dict(g->columns, di))
-				continue;
-			if ((r = load_block(buf, &d, d.codec, &raw, &rawlen, &e, dctx, fast)))
-				break;
-			g->d[di].off = d.offset;
-			r = parse_dict(&g->d[di], raw, rawlen, d.items, di != D_ARGV, name, d.offset, &e);
-			if (r && !g->d[di].raw)
-				free(raw);
-		} else if (si >= 0) {
-			if (seen_stream[li][si]) {
-				r = fl_set_error(&e, -EBADMSG, doff, name, "duplicate block");
-				break;
-			}
-			seen_stream[li][si] = true;
-			if (!g->lane[li].loaded || !want_stream(g->columns, si))
-				continue;
-			if ((r = load_block(buf, &d, d.codec, &raw, &rawlen, &e, dctx, fast)))
-				break;
-			struct rstream *rs = &g->lane[li].s[si];
-			rs->raw = raw;
-			rs->p = raw;
-			rs->end = raw + rawlen;
-			rs->off = d.offset;
-		}
-		/* unknown block types are skipped (FORMAT.md: versioning) */
+		r = use_block(g, &oc, &L);
 	}
+	bool have_summary = oc.have_summary, have_lanes = oc.have_lanes;
 	ZSTD_freeDCtx(dctx);
 	if (!r && !have_summary)
 		r = fl_set_error(&e, -EBADMSG, toff, "summary", "missing summary block");
@@ -1631,7 +1827,9 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 		else
 			g->sessions[i].host = ref ? g->hosts[ref - 1] : NULL;
 	}
-	if (!r && (incompat & FL_INCOMPAT_LANES) && g->info.event_count && !have_lanes)
+	/* a summary-only read of a packed segment does not see the members */
+	if (!r && (incompat & FL_INCOMPAT_LANES) && g->info.event_count && !have_lanes &&
+	    !(have_pack && (g->columns & FL_COL_NONE)))
 		r = fl_set_error(&e, -EBADMSG, toff, "lanes", "missing lanes block");
 	if (!r && g->lane[1].count > g->info.event_count)
 		r = fl_set_error(&e, -EBADMSG, toff, "lanes", "more lane-1 events than events");

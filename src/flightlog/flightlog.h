@@ -50,8 +50,16 @@ struct fl_writer;
 struct fl_writer_opts {
 	int level;      /* zstd level; 0 = default (FL_DEFAULT_LEVEL) */
 	uint32_t flags; /* FL_WRITER_* */
+	/* Blocks of fewer raw bytes than this (except the summary and the
+	 * sessions) go into one pack block (FORMAT.md 2.4); 0 = the default,
+	 * FL_PACK_MAX_DEFAULT. */
+	uint32_t pack_max;
 };
 #define FL_WRITER_RAW 0x1u /* store every block uncompressed (tests, debugging) */
+/* Write every block separately, as writers before the pack did (a segment
+ * any reader since 2026-11-22 decodes; tests and measurements). */
+#define FL_WRITER_NO_PACK 0x2u
+#define FL_PACK_MAX_DEFAULT 4096u
 #define FL_DEFAULT_LEVEL 19
 
 /* New empty writer; opts may be NULL. The caller owns *out (fl_writer_free). */
@@ -133,7 +141,13 @@ struct fl_segment_info {
 const struct fl_segment_info *fl_segment_info(const struct fl_segment *seg);
 /* The segment's blocks, for size accounting: the header with the block
  * table ("header"), the summary, each dictionary and each column stream.
- * stored: bytes in the file; raw: after decompression. Borrowed. */
+ * stored: bytes in the file; raw: after decompression. A pack block is
+ * listed as "pack"; when it was decoded (any read but FL_COL_NONE) its
+ * members follow it under their own names, each with stored = its share
+ * of the pack's stored bytes (in proportion to raw sizes: an estimate, the
+ * frame has no per-member cost), and the pack's own entry keeps the rest
+ * (its sub-table's share plus rounding), so the stored bytes of all
+ * entries still add up to the file size. Borrowed. */
 struct fl_block_stat {
 	const char *name;
 	uint64_t stored, raw;

@@ -13,6 +13,8 @@
 
 #define FQ_KIND_SLOTS 64
 #define FQ_BLK_SUMMARY 1u
+#define FQ_BLK_PACK 2u
+#define FQ_INCOMPAT_PACKED 0x10u
 #define FQ_BLK_HOSTS 16u
 #define FQ_BLK_COMMS 17u
 #define FQ_BLK_PATHS 18u
@@ -25,6 +27,7 @@ struct fq_probe {
 	size_t nhosts;
 	uint8_t *bloom;
 	uint32_t bloom_m, bloom_k;
+	uint32_t incompat;     /* the header's incompatible feature flags */
 	uint32_t nblocks;
 	uint8_t *table;        /* nblocks * 40 bytes */
 	uint64_t bytes_read;
@@ -42,7 +45,8 @@ struct fq_dict {
  * Checks magic, version, CRCs and bounds. 0, or -EBADMSG/-EOPNOTSUPP/-errno
  * with why (a static string) set. */
 int fq_probe_read(int fd, uint64_t size, struct fq_probe *p, const char **why);
-/* Read dictionary block `type` (FQ_BLK_*); an absent block is empty. */
+/* Read dictionary block `type` (FQ_BLK_*), from the table or from the
+ * pack (FORMAT.md 2.4); an absent block is empty. */
 int fq_probe_dict(int fd, struct fq_probe *p, uint32_t type, struct fq_dict *d, const char **why);
 /* The summary's bloom filter: false when path is surely absent from the
  * paths dictionary. */

@@ -71,6 +71,9 @@ static int varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
 	return -EBADMSG;
 }
 
+static int read_member(int fd, struct fq_probe *p, uint32_t type, uint8_t **out, size_t *len,
+		       uint32_t *items, const char **why);
+
 /* Read, check and decompress block `type`; *out NULL with *len 0 when the
  * block is absent. */
 static int read_block(int fd, struct fq_probe *p, uint32_t type, uint8_t **out, size_t *len,
@@ -124,10 +127,56 @@ static int read_block(int fd, struct fq_probe *p, uint32_t type, uint8_t **out, 
 			*items = rd32(d + 36);
 		return 0;
 	}
+	if (type != FQ_BLK_PACK && type != FQ_BLK_SUMMARY && (p->incompat & FQ_INCOMPAT_PACKED))
+		return read_member(fd, p, type, out, len, items, why);
 	*out = NULL;
 	*len = 0;
 	if (items)
 		*items = 0;
+	return 0;
+}
+
+/* Block `type` as a member of the pack (FORMAT.md 2.4): the pack is read
+ * and checked like any block, its sub-table checked against its length,
+ * and the member's bytes moved to the front of the pack's buffer. */
+static int read_member(int fd, struct fq_probe *p, uint32_t type, uint8_t **out, size_t *len,
+		       uint32_t *items, const char **why)
+{
+	uint8_t *s = NULL;
+	size_t slen = 0;
+	int r = read_block(fd, p, FQ_BLK_PACK, &s, &slen, NULL, why);
+	if (r < 0)
+		return r;
+	uint64_t n, at = 0, found = UINT64_MAX, flen = 0, fitems = 0;
+	const uint8_t *q = s, *end = s + slen;
+	*why = "bad pack sub-table";
+	if (s && (varint(&q, end, &n) < 0 || n < 1 || n > MAX_BLOCKS || n > slen / 3))
+		r = -EBADMSG;
+	for (uint64_t k = 0; s && !r && k < n; k++) {
+		uint64_t t, it, l;
+		if (varint(&q, end, &t) < 0 || varint(&q, end, &it) < 0 || varint(&q, end, &l) < 0 ||
+		    it > UINT32_MAX || l > slen)
+			r = -EBADMSG;
+		else if (t == type && found == UINT64_MAX)
+			found = at, flen = l, fitems = it;
+		at += l;
+	}
+	if (!r && s && at != (uint64_t)(end - q))
+		r = -EBADMSG;
+	if (r < 0 || found == UINT64_MAX) {
+		free(s);
+		*out = NULL;
+		*len = 0;
+		if (items)
+			*items = 0;
+		return r;
+	}
+	memmove(s, q + found, flen);
+	*out = s;
+	*len = flen;
+	if (items)
+		*items = (uint32_t)fitems;
+	*why = NULL;
 	return 0;
 }
 
@@ -241,11 +290,12 @@ int fq_probe_read(int fd, uint64_t size, struct fq_probe *out, const char **why)
 	/* Incompatible features known not to change the header, table, summary
 	 * or dictionaries (0x1: delta-coded ports, 0x2: the ts unit, both in
 	 * event columns; 0x4: lanes and 0x8: new-reference codes, event
-	 * columns too); the full
+	 * columns too), and 0x10, the pack, which this reader reads; the full
 	 * decoder (fl_segment_open) checks the flags again for the columns. */
 	*why = "unknown incompatible features";
-	if (rd32(h + 20) & ~0xfu)
+	if (rd32(h + 20) & ~0x1fu)
 		return -EOPNOTSUPP;
+	p.incompat = rd32(h + 20);
 	p.seq = rd64(h + 24);
 	p.event_count = rd64(h + 64);
 	p.ts_min = rd64(h + 72);
