@@ -61,10 +61,14 @@ static void fix_header_crc(uint8_t *b)
 	fl_le32_put(b + 124, fl_crc32c(0, b, 128));
 }
 
-static void test_flip_each_block(void)
+/* Flip a byte at the start, middle and end of every block of a segment
+ * written with writer flags `flags`: each must be "bad checksum" at the
+ * block's offset, naming it. Returns the number of flips (0: a failure,
+ * already reported). */
+static void flip_each_block(uint32_t flags, const char *what, int min_flips)
 {
 	size_t len;
-	uint8_t *seg = make_segment(1, 3000, &len);
+	uint8_t *seg = make_segment_opts(1, 3000, &len, flags);
 	uint8_t *b = malloc(len);
 	uint32_t nb = fl_le32_get(seg + 88);
 	int all_named = 1, all_failed = 1, tested = 0;
@@ -91,20 +95,47 @@ static void test_flip_each_block(void)
 			}
 		}
 	}
-	ok(all_failed && tested > 30, "a flipped byte in any of %u blocks is detected (%d flips)", nb, tested);
+	ok(all_failed && tested >= min_flips, "%s: a flipped byte in any of %u blocks is detected (%d flips)", what,
+	   nb, tested);
 	ok(all_named, "... reported as 'bad checksum' at the block's offset with its name");
-	/* example message */
-	memcpy(b, seg, len);
+	free(b);
+	free(seg);
+}
+
+/* The error message names the block: a separate `paths` block, or the
+ * pack holding it. */
+static void flipped_block_message(uint32_t flags, uint32_t type, const char *want)
+{
+	size_t len;
+	uint8_t *b = make_segment_opts(1, 3000, &len, flags);
+	uint32_t nb = fl_le32_get(b + 88);
+	int found = 0;
 	for (uint32_t i = 0; i < nb; i++) {
-		const uint8_t *d = seg + 128 + i * 40;
-		if (fl_le32_get(d) == 18)
+		const uint8_t *d = b + 128 + i * 40;
+		if (fl_le32_get(d) == type) {
 			b[fl_le64_get(d + 8)] ^= 1;
+			found++;
+		}
 	}
 	struct fl_error e;
 	char msg[200];
 	decode_all(b, len, &e);
 	fl_error_format(&e, msg, sizeof(msg));
-	ok(strstr(msg, "bad checksum in block 'paths'") != NULL, "message: %s", msg);
+	ok(found == 1 && strstr(msg, want) != NULL, "message: %s", msg);
+	free(b);
+}
+
+static void test_flip_each_block(void)
+{
+	flip_each_block(FL_WRITER_NO_PACK, "unpacked", 30);
+	flip_each_block(0, "packed", 9);
+	/* a low threshold: more blocks outside the pack */
+	flipped_block_message(FL_WRITER_NO_PACK, 18, "bad checksum in block 'paths'");
+	flipped_block_message(0, 2, "bad checksum in block 'pack'");
+	size_t len;
+	uint8_t *seg = make_segment(1, 3000, &len);
+	uint8_t *b = malloc(len);
+	struct fl_error e;
 	/* header and table */
 	memcpy(b, seg, len);
 	b[70] ^= 1;
@@ -116,10 +147,10 @@ static void test_flip_each_block(void)
 	free(seg);
 }
 
-static void test_truncate_and_flip_everywhere(void)
+static void truncate_and_flip_everywhere(uint32_t flags, const char *what)
 {
 	size_t len;
-	uint8_t *seg = make_segment(5, 300, &len);
+	uint8_t *seg = make_segment_opts(5, 300, &len, flags);
 	uint8_t *b = malloc(len);
 	int bad = 0;
 	for (size_t cut = 0; cut < len; cut++) {
@@ -128,7 +159,7 @@ static void test_truncate_and_flip_everywhere(void)
 		if (decode_all(b, cut, &e) >= 0 || !e.block[0])
 			bad++;
 	}
-	ok(!bad, "truncation at each of %zu offsets is an error (%d not)", len, bad);
+	ok(!bad, "%s: truncation at each of %zu offsets is an error (%d not)", what, len, bad);
 	bad = 0;
 	for (size_t i = 0; i < len; i++) {
 		struct fl_error e;
@@ -137,11 +168,18 @@ static void test_truncate_and_flip_everywhere(void)
 		if (decode_all(b, len, &e) >= 0)
 			bad++;
 	}
-	ok(!bad, "a single bit flip at each of %zu offsets is an error (%d not)", len, bad);
+	ok(!bad, "%s: a single bit flip at each of %zu offsets is an error (%d not)", what, len, bad);
 	struct fl_error e;
 	ok(decode_all(seg, len, &e) == 0, "the original still decodes");
 	free(b);
 	free(seg);
+}
+
+static void test_truncate_and_flip_everywhere(void)
+{
+	truncate_and_flip_everywhere(FL_WRITER_NO_PACK, "unpacked");
+	truncate_and_flip_everywhere(0, "packed");
+	truncate_and_flip_everywhere(FL_WRITER_RAW, "packed, stored raw");
 }
 
 /* Corruptions that keep the checksums valid: the structural checks must
@@ -149,7 +187,8 @@ static void test_truncate_and_flip_everywhere(void)
 static void test_structural(void)
 {
 	size_t len;
-	uint8_t *seg = make_segment(3, 500, &len);
+	/* unpacked: more than 5 blocks, so that entry 5 below is a block */
+	uint8_t *seg = make_segment_opts(3, 500, &len, FL_WRITER_NO_PACK);
 	uint8_t *b = malloc(len + 64);
 	struct fl_error e;
 	int r;
@@ -161,9 +200,10 @@ static void test_structural(void)
 	ok(r == -EOPNOTSUPP && strstr(e.msg, "version"), "future version refused: %s", e.msg);
 
 	memcpy(b, seg, len);
-	fl_le32_put(b + 20, 0x10);
+	fl_le32_put(b + 20, fl_le32_get(seg + 20) | 0x20);
 	fix_header_crc(b);
 	ok(decode_all(b, len, &e) == -EOPNOTSUPP, "unknown incompatible flag refused");
+
 
 	memcpy(b, seg, len);
 	fl_le32_put(b + 16, 0x80000000u);
@@ -219,7 +259,7 @@ static void test_structural(void)
 static void test_bad_ts_unit(void)
 {
 	size_t len;
-	uint8_t *b = make_segment_opts(3, 100, &len, FL_WRITER_RAW);
+	uint8_t *b = make_segment_opts(3, 100, &len, FL_WRITER_RAW | FL_WRITER_NO_PACK);
 	uint32_t nb = fl_le32_get(b + 88);
 	int found = 0;
 	for (uint32_t i = 0; i < nb; i++) {
@@ -246,7 +286,7 @@ static void test_bad_ts_unit(void)
 static void test_fast_read(void)
 {
 	size_t len;
-	uint8_t *seg = make_segment(1, 400, &len);
+	uint8_t *seg = make_segment_opts(1, 400, &len, FL_WRITER_NO_PACK);
 	uint32_t nb = fl_le32_get(seg + 88);
 	int skipped_ok = 0, loaded_bad = 0, full_bad = 0, tried = 0;
 	for (uint32_t i = 0; i < nb; i++) {
@@ -277,10 +317,10 @@ static void test_fast_read(void)
 	free(seg);
 }
 
-static void test_mutated_streams(void)
+static void mutated_streams(uint32_t flags, const char *what)
 {
 	size_t len;
-	uint8_t *seg = make_segment_opts(4, 150, &len, FL_WRITER_RAW);
+	uint8_t *seg = make_segment_opts(4, 150, &len, FL_WRITER_RAW | flags);
 	struct gen g = {.rng = 99};
 	int crashed_or_ok = 0, errors = 0, total = 0;
 	for (int it = 0; it < 2000; it++) {
@@ -312,9 +352,268 @@ static void test_mutated_streams(void)
 		free(b);
 	}
 	gen_free(&g);
-	ok(total > 1000, "mutated raw stream blocks with fixed checksums: %d errors, %d still decodable, no crash",
-	   errors, crashed_or_ok);
+	ok(total > 1000, "%s: mutated raw blocks with fixed checksums: %d errors, %d still decodable, no crash",
+	   what, errors, crashed_or_ok);
 	free(seg);
+}
+
+
+/* ---- the pack (FORMAT.md 2.4), stored raw so that its sub-table and
+ * members can be edited in place; checksums are fixed afterwards, so the
+ * structural checks are what must catch each edit ---- */
+
+struct rawpack {
+	uint64_t entry;            /* file offset of the pack's table entry */
+	uint64_t off, sz;          /* its stored bytes */
+	size_t n;                  /* members */
+	struct {
+		uint32_t type, items;
+		uint64_t len;
+		uint64_t at_type, at_items, at_len; /* file offsets of the varints */
+		uint64_t data;                      /* file offset of the bytes */
+	} m[128];
+};
+
+static uint64_t rd_varint(const uint8_t *b, uint64_t *at)
+{
+	uint64_t v = 0;
+	for (unsigned sh = 0;; sh += 7) {
+		uint8_t c = b[(*at)++];
+		v |= (uint64_t)(c & 0x7f) << sh;
+		if (!(c & 0x80))
+			return v;
+	}
+}
+
+/* Find and parse the raw pack of b; 0 when there is none. */
+static int find_pack(const uint8_t *b, struct rawpack *P)
+{
+	uint32_t nb = fl_le32_get(b + 88);
+	memset(P, 0, sizeof(*P));
+	for (uint32_t i = 0; i < nb; i++) {
+		const uint8_t *d = b + 128 + i * 40;
+		if (fl_le32_get(d) != 2 || fl_le32_get(d + 4) != FL_CODEC_RAW)
+			continue;
+		P->entry = 128 + i * 40;
+		P->off = fl_le64_get(d + 8);
+		P->sz = fl_le64_get(d + 16);
+		uint64_t at = P->off;
+		P->n = rd_varint(b, &at);
+		if (P->n > 128)
+			return 0;
+		for (size_t k = 0; k < P->n; k++) {
+			P->m[k].at_type = at;
+			P->m[k].type = (uint32_t)rd_varint(b, &at);
+			P->m[k].at_items = at;
+			P->m[k].items = (uint32_t)rd_varint(b, &at);
+			P->m[k].at_len = at;
+			P->m[k].len = rd_varint(b, &at);
+		}
+		for (size_t k = 0; k < P->n; k++) {
+			P->m[k].data = at;
+			at += P->m[k].len;
+		}
+		return at == P->off + P->sz;
+	}
+	return 0;
+}
+
+/* Recompute every block CRC, the table CRC and the header CRC. */
+static void fix_all_crcs(uint8_t *b)
+{
+	uint32_t nb = fl_le32_get(b + 88);
+	for (uint32_t i = 0; i < nb; i++) {
+		uint8_t *d = b + 128 + i * 40;
+		fl_le32_put(d + 32, fl_crc32c(0, b + fl_le64_get(d + 8), fl_le64_get(d + 16)));
+	}
+	fl_le32_put(b + 112, fl_crc32c(0, b + 128, nb * 40));
+	fix_header_crc(b);
+}
+
+/* The member of type t, or -1. */
+static int member_of(const struct rawpack *P, uint32_t t)
+{
+	for (size_t k = 0; k < P->n; k++)
+		if (P->m[k].type == t)
+			return (int)k;
+	return -1;
+}
+
+static void test_pack_structure(void)
+{
+	size_t len;
+	uint8_t *seg = make_segment_opts(3, 150, &len, FL_WRITER_RAW);
+	uint8_t *b = malloc(len);
+	struct rawpack P;
+	struct fl_error e;
+	int r;
+	ok(find_pack(seg, &P) && P.n > 10, "a raw pack with %zu members, its sub-table consistent", P.n);
+	ok(decode_all(seg, len, &e) == 0, "... and it decodes");
+
+	/* a pack in a segment without the PACKED flag is an unknown block:
+	 * skipped, so its members are missing */
+	memcpy(b, seg, len);
+	ok(fl_le32_get(seg + 20) & 0x10, "the writer sets PACKED (0x10) when it writes a pack");
+	fl_le32_put(b + 20, fl_le32_get(seg + 20) & ~0x10u);
+	fix_header_crc(b);
+	ok(decode_all(b, len, &e) == -EBADMSG, "pack without the PACKED flag: its members are missing: %s", e.msg);
+	size_t last = P.n - 1;
+	int paths = member_of(&P, 18), ts = member_of(&P, 33);
+	ok(paths >= 0 && ts >= 0 && P.m[last].len < 127 && P.m[last].len > 0 && P.m[0].type < 128 &&
+	   P.m[1].type < 128 && (uint8_t)P.n < 127 && (uint8_t)P.m[paths].items < 127,
+	   "the members edited below have one-byte varints (paths: member %d, ts: %d)", paths, ts);
+
+#define PACK_ERR(cond, ...) ok(r == -EBADMSG && e.offset == P.off && (cond), __VA_ARGS__)
+	/* the last member one byte longer than the pack */
+	memcpy(b, seg, len);
+	b[P.m[last].at_len]++;
+	fix_all_crcs(b);
+	r = decode_all(b, len, &e);
+	PACK_ERR(!strcmp(e.block, "pack") && strstr(e.msg, "past the end"), "member past the end: %s", e.msg);
+	/* ... one byte shorter: a byte left over */
+	memcpy(b, seg, len);
+	b[P.m[last].at_len]--;
+	fix_all_crcs(b);
+	r = decode_all(b, len, &e);
+	PACK_ERR(!strcmp(e.block, "pack") && strstr(e.msg, "after the last member"), "bytes after the members: %s",
+		 e.msg);
+	/* no members */
+	memcpy(b, seg, len);
+	b[P.off] = 0;
+	fix_all_crcs(b);
+	r = decode_all(b, len, &e);
+	PACK_ERR(!strcmp(e.block, "pack") && strstr(e.msg, "member count"), "zero members: %s", e.msg);
+	/* more members than the sub-table holds: member bytes read as entries */
+	memcpy(b, seg, len);
+	b[P.off] = (uint8_t)(P.n + 1);
+	fix_all_crcs(b);
+	r = decode_all(b, len, &e);
+	PACK_ERR(e.block[0] && strcmp(e.block, "unknown"), "one member too many: %s in '%s'", e.msg, e.block);
+	/* the summary, the sessions and a pack may not be members */
+	static const uint8_t banned[] = {1, 39, 2};
+	for (int k = 0; k < 3; k++) {
+		memcpy(b, seg, len);
+		b[P.m[0].at_type] = banned[k];
+		fix_all_crcs(b);
+		r = decode_all(b, len, &e);
+		PACK_ERR(!strcmp(e.block, "pack") && strstr(e.msg, "may not be packed"), "a type-%u member: %s",
+			 banned[k], e.msg);
+	}
+	/* the same type twice */
+	memcpy(b, seg, len);
+	b[P.m[1].at_type] = (uint8_t)P.m[0].type;
+	fix_all_crcs(b);
+	r = decode_all(b, len, &e);
+	ok(r == -EBADMSG && e.offset == P.entry && strstr(e.msg, "duplicate"), "a type twice in the pack: %s in '%s'",
+	   e.msg, e.block);
+	/* a member whose content is bad: the error names the member */
+	memcpy(b, seg, len);
+	b[P.m[paths].at_items]++;
+	fix_all_crcs(b);
+	r = decode_all(b, len, &e);
+	PACK_ERR(!strcmp(e.block, "paths"), "paths member with one entry too many: %s in '%s'", e.msg, e.block);
+	memcpy(b, seg, len);
+	if (b[P.m[ts].data] < 0x80)
+		b[P.m[ts].data] = 7; /* the ts unit varint */
+	fix_all_crcs(b);
+	r = decode_all(b, len, &e);
+	PACK_ERR(!strcmp(e.block, "ts") && strstr(e.msg, "unit"), "a ts member's unit of 7 ns: %s", e.msg);
+	/* a huge declared size for the pack */
+	memcpy(b, seg, len);
+	fl_le64_put(b + P.entry + 24, 1ull << 40);
+	fix_all_crcs(b);
+	r = decode_all(b, len, &e);
+	ok(r == -EFBIG || r == -EBADMSG, "huge declared pack size refused: %s", e.msg);
+#undef PACK_ERR
+
+	/* a byte flipped at the start, middle and end of every member (CRC
+	 * fixed): a clean decode or an error naming a block, never a crash */
+	int named = 1, errors = 0, flips = 0;
+	for (size_t k = 0; k < P.n; k++) {
+		uint64_t at[3] = {P.m[k].data, P.m[k].data + P.m[k].len / 2, P.m[k].data + P.m[k].len - 1};
+		for (int j = 0; j < 3 && P.m[k].len; j++) {
+			memcpy(b, seg, len);
+			b[at[j]] ^= 0x21;
+			fix_all_crcs(b);
+			r = decode_all(b, len, &e);
+			flips++;
+			if (r < 0) {
+				errors++;
+				if (!e.block[0] || !strcmp(e.block, "unknown"))
+					named = 0;
+			}
+		}
+	}
+	ok(flips > 30 && errors > flips / 4 && named, "flipped member bytes: %d of %d flips are errors, each naming its block",
+	   errors, flips);
+	/* every truncation of the pack (the rest of the file moved up, offsets
+	 * and sizes fixed): its sub-table no longer matches */
+	int bad = 0, tried = 0;
+	for (uint64_t cut = 1; cut <= P.sz; cut += 1 + P.sz / 200) {
+		uint64_t keep = P.sz - cut;
+		memcpy(b, seg, len);
+		memmove(b + P.off + keep, seg + P.off + P.sz, len - (P.off + P.sz));
+		size_t nlen = len - cut;
+		uint32_t nb = fl_le32_get(b + 88);
+		for (uint32_t i = 0; i < nb; i++) {
+			uint8_t *d = b + 128 + i * 40;
+			uint64_t o = fl_le64_get(d + 8);
+			if (o > P.off)
+				fl_le64_put(d + 8, o - cut);
+		}
+		fl_le64_put(b + P.entry + 16, keep);
+		fl_le64_put(b + P.entry + 24, keep);
+		fl_le64_put(b + 104, nlen);
+		fix_all_crcs(b);
+		r = decode_all(b, nlen, &e);
+		tried++;
+		if (r != -EBADMSG || !e.block[0])
+			bad++;
+	}
+	ok(tried > 50 && !bad, "the pack truncated at %d lengths (offsets fixed): all -EBADMSG (%d not)", tried, bad);
+	free(b);
+	free(seg);
+}
+
+/* FL_READ_FAST and the pack: a summary-only read never decodes it, so
+ * damage there goes unnoticed; any read of events decodes it and checks
+ * its CRC. */
+static void test_fast_read_pack(void)
+{
+	size_t len;
+	uint8_t *b = make_segment(1, 400, &len);
+	uint32_t nb = fl_le32_get(b + 88);
+	int found = 0;
+	for (uint32_t i = 0; i < nb; i++) {
+		uint8_t *d = b + 128 + i * 40;
+		if (fl_le32_get(d) == 2) {
+			b[fl_le64_get(d + 8) + fl_le64_get(d + 16) / 2] ^= 0x10;
+			found++;
+		}
+	}
+	struct fl_segment *s = NULL;
+	struct fl_error e = {0};
+	struct fl_read_opts o = {.columns = FL_COL_NONE, .flags = FL_READ_FAST};
+	int r0 = fl_segment_open_ex(b, len, &o, &s, &e);
+	fl_segment_free(s);
+	s = NULL;
+	o.columns = FL_COL_PATHS;
+	int r1 = fl_segment_open_ex(b, len, &o, &s, &e);
+	fl_segment_free(s);
+	s = NULL;
+	ok(found == 1 && r0 == 0 && r1 == -EBADMSG && !strcmp(e.block, "pack") && strstr(e.msg, "checksum"),
+	   "FL_READ_FAST: a damaged pack passes a summary-only read, any other read refuses it");
+	o.columns = FL_COL_NONE;
+	o.flags = 0;
+	ok(fl_segment_open_ex(b, len, &o, &s, &e) == -EBADMSG, "... a full summary-only open checks it");
+	fl_segment_free(s);
+	free(b);
+}
+
+static void test_mutated_streams(void)
+{
+	mutated_streams(FL_WRITER_NO_PACK, "unpacked");
+	mutated_streams(0, "packed (sub-table and members)");
 }
 
 int main(void)
@@ -324,6 +623,8 @@ int main(void)
 	test_structural();
 	test_bad_ts_unit();
 	test_fast_read();
+	test_fast_read_pack();
+	test_pack_structure();
 	test_mutated_streams();
 	return tap_done();
 }
