@@ -34,17 +34,66 @@ static void write_seed(const char *dir, const char *name, struct gen *g, uint32_
 	free(buf);
 }
 
+/* The events of a fixture segment, with their strings kept in g. */
+static void read_fixture_events(struct gen *g, const char *name)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", FIXTURE_DIR, name);
+	FILE *f = fopen(p, "rb");
+	if (!f)
+		return;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	uint8_t *buf = (uint8_t *)gen_keep(g, malloc(n > 0 ? (size_t)n : 1));
+	size_t len = fread(buf, 1, n > 0 ? (size_t)n : 0, f);
+	fclose(f);
+	struct fl_segment *s;
+	if (fl_segment_open(buf, len, &s, NULL))
+		return;
+	struct fr_event ev;
+	while (fl_segment_next(s, &ev) == 1) {
+		struct fr_event *e = gen_push(g);
+		*e = ev;
+		/* the strings outlive s: copies in g's arena */
+		const char **str[] = {&e->host, &e->comm, &e->exe, &e->path, &e->path2, &e->cwd,
+				      &e->target_comm, &e->line};
+		for (size_t i = 0; i < sizeof(str) / sizeof(str[0]); i++)
+			if (*str[i])
+				*str[i] = gen_strdup(g, *str[i]);
+		if (e->argv) {
+			char *a = gen_keep(g, malloc(e->argv_len + 1));
+			memcpy(a, e->argv, e->argv_len);
+			a[e->argv_len] = 0;
+			e->argv = a;
+		}
+	}
+	fl_segment_free(s);
+}
+
+#ifndef FIXTURE_DIR
+#define FIXTURE_DIR "tests/fixtures"
+#endif
+
+/* The seeds before the pack (2026-11-22) are written unpacked, as they
+ * were: they are also the regression test that old segments decode. */
 static int write_corpus(const char *dir)
 {
 	struct gen g = {.rng = 1};
-	write_seed(dir, "seed-empty.frl", &g, 0);
+	write_seed(dir, "seed-empty.frl", &g, FL_WRITER_NO_PACK);
 	gen_build(&g, 40);
-	write_seed(dir, "seed-build.frl", &g, 0);
-	write_seed(dir, "seed-build-raw.frl", &g, FL_WRITER_RAW);
+	write_seed(dir, "seed-build.frl", &g, FL_WRITER_NO_PACK);
+	write_seed(dir, "seed-build-raw.frl", &g, FL_WRITER_RAW | FL_WRITER_NO_PACK);
+	write_seed(dir, "seed-build-packed.frl", &g, 0);
+	write_seed(dir, "seed-build-packed-raw.frl", &g, FL_WRITER_RAW);
+	gen_free(&g);
+	g = (struct gen){.rng = 4};
+	read_fixture_events(&g, "session-ssh.frl");
+	write_seed(dir, "seed-ssh-packed.frl", &g, 0);
 	gen_free(&g);
 	g = (struct gen){.rng = 2};
 	gen_nginx(&g, 30);
-	write_seed(dir, "seed-nginx-raw.frl", &g, FL_WRITER_RAW);
+	write_seed(dir, "seed-nginx-raw.frl", &g, FL_WRITER_RAW | FL_WRITER_NO_PACK);
 	gen_free(&g);
 	g = (struct gen){.rng = 3};
 	for (int i = 0; i < 12; i++) {
@@ -60,7 +109,7 @@ static int write_corpus(const char *dir)
 		if (e->argv_len > 20) e->argv_len = 20;
 		if (e->line && strlen(e->line) > 20) e->line = "ls";
 	}
-	write_seed(dir, "seed-random-raw.frl", &g, FL_WRITER_RAW);
+	write_seed(dir, "seed-random-raw.frl", &g, FL_WRITER_RAW | FL_WRITER_NO_PACK);
 	/* a journal with two records */
 	char p[512];
 	snprintf(p, sizeof(p), "%s/seed-journal.frj", dir);
@@ -79,9 +128,6 @@ int main(void)
 	const char *wr = getenv("FL_WRITE_CORPUS");
 	if (wr)
 		return write_corpus(wr);
-#ifndef FIXTURE_DIR
-#define FIXTURE_DIR "tests/fixtures"
-#endif
 	const char *cands[] = {getenv("FL_CORPUS_DIR"), FIXTURE_DIR "/../../fuzz/corpus/segment",
 			       "fuzz/corpus/segment"};
 	DIR *d = NULL;
@@ -95,7 +141,7 @@ int main(void)
 		return 1;
 	}
 	struct dirent *de;
-	int files = 0, seeds_ok = 1;
+	int files = 0, seeds_ok = 1, packed = 0, unpacked = 0;
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -127,6 +173,8 @@ int main(void)
 		fl_writer_free(w);
 		if (!strncmp(de->d_name, "seed-", 5)) {
 			int good = strstr(de->d_name, ".frj") ? jr == 0 && rec.events == 5 : r == 0 && k == 0;
+			if (good && strstr(de->d_name, ".frl") && len >= 128)
+				*(buf[20] & 0x10 ? &packed : &unpacked) += 1; /* incompat PACKED */
 			if (!good) {
 				seeds_ok = 0;
 				printf("# seed %s did not decode (%d/%d/%d)\n", de->d_name, r, k, jr);
@@ -137,5 +185,6 @@ int main(void)
 	closedir(d);
 	ok(files > 0, "replayed %d corpus files from %s without a crash", files, dir);
 	ok(seeds_ok, "every seed-* file decodes cleanly");
+	ok(packed >= 2 && unpacked >= 2, "seeds in both layouts decode: %d packed, %d unpacked", packed, unpacked);
 	return tap_done();
 }
