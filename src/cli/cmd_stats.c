@@ -75,7 +75,8 @@ int cmd_stats(int argc, char **argv)
 			       "Summarise a flight log from its segments' summaries (no event is\n"
 			       "decoded): segments, events, bytes and bytes per event, events per\n"
 			       "kind, the time range, and the bytes of each stream (the header, the\n"
-			       "summary, each dictionary and each column; docs/FORMAT.md).\n\n"
+			       "summary, each dictionary and each column; docs/FORMAT.md). Blocks\n"
+			       "under 4 KiB are stored together and counted as `pack` (FORMAT.md 2.4).\n\n"
 			       "Exit status: 0 ok, 1 a segment was damaged, 2 usage error.\n");
 			return EXIT_OK;
 		default:
