@@ -154,7 +154,7 @@ static const char *ev_names[26] = {"error", "path", "path2", "argv", "cwd", "tru
 /* Block names; lane 1's streams (type + 128, FORMAT.md 5.6) get "c:". */
 static void type_name(uint32_t t, char *b, size_t n)
 {
-	static const char *fixed[] = {[1] = "summary", [16] = "dict:hosts", [17] = "dict:comms",
+	static const char *fixed[] = {[1] = "summary", [2] = "pack", [16] = "dict:hosts", [17] = "dict:comms",
 				      [18] = "dict:paths", [19] = "dict:argvs", [20] = "dict:lines",
 				      [32] = "kind", [33] = "ts", [34] = "pid", [35] = "pid-new",
 				      [36] = "ctx-mask", [37] = "ev-mask", [38] = "lanes", [39] = "sessions"};
@@ -178,7 +178,8 @@ struct tally {
 	uint64_t stored[NTYPES], raw[NTYPES], items[NTYPES];
 };
 
-/* Parse the header and block table per docs/FORMAT.md section 2. */
+/* Parse the header and block table per docs/FORMAT.md section 2. Blocks
+ * packed together (section 2.4) are counted as one, "pack". */
 static void tally_segment(struct tally *t, const char *name, const uint8_t *b, size_t len)
 {
 	if (len < 128 || memcmp(b, "FRLOGSEG", 8))
