@@ -714,12 +714,13 @@ int cmd_query(int argc, char **argv)
 		fprintf(stderr,
 			"{\"seconds\":%.6f,\"segments\":%llu,\"skipped_time\":%llu,\"skipped_host\":%llu,"
 			"\"skipped_kind\":%llu,\"skipped_path\":%llu,\"skipped_comm\":%llu,\"decoded\":%llu,"
-			"\"session_scanned\":%llu,\"events\":%llu,\"events_decoded\":%llu,\"matched\":%llu,"
+			"\"session_scanned\":%llu,\"path_scanned\":%llu,\"events\":%llu,\"events_decoded\":%llu,\"matched\":%llu,"
 			"\"bytes_read\":%llu,\"damaged\":%llu,\"events_per_second\":%.0f}\n",
 			dt, (unsigned long long)st.segments, (unsigned long long)st.skipped_time,
 			(unsigned long long)st.skipped_host, (unsigned long long)st.skipped_kind,
 			(unsigned long long)st.skipped_path, (unsigned long long)st.skipped_comm,
 			(unsigned long long)st.decoded, (unsigned long long)st.session_scanned,
+			(unsigned long long)st.path_scanned,
 			(unsigned long long)st.events, (unsigned long long)st.events_decoded,
 			(unsigned long long)st.matched, (unsigned long long)st.bytes_read,
 			(unsigned long long)st.damaged, dt > 0 ? (double)st.events / dt : 0.0);

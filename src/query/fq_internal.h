@@ -1,57 +1,14 @@
-/* fq_internal.h - private to src/query: the segment probe and small tables.
+/* fq_internal.h - private to src/query: small tables the engine shares.
  *
- * Why: skipping a segment must cost a few small reads, not the whole file.
- * The probe reads a segment's header, block table and summary (and, on
- * demand, one dictionary) with pread, straight from docs/FORMAT.md, so the
- * engine decides from a few KB whether the events are worth decoding. */
+ * Why: a hash table for groups and sets and a pointer memo for per-segment
+ * match results are used by several parts of the engine; they are not part
+ * of its public API (query.h). */
 #ifndef FLIGHTREC_FQ_INTERNAL_H
 #define FLIGHTREC_FQ_INTERNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#define FQ_KIND_SLOTS 64
-#define FQ_BLK_SUMMARY 1u
-#define FQ_BLK_HOSTS 16u
-#define FQ_BLK_COMMS 17u
-#define FQ_BLK_PATHS 18u
-
-struct fq_probe {
-	uint64_t seq, event_count, ts_min, ts_max, file_size;
-	uint64_t kind_count[FQ_KIND_SLOTS], other_kinds;
-	char *hosts_blob;      /* NUL-terminated hosts, one after the other */
-	const char **hosts;
-	size_t nhosts;
-	uint8_t *bloom;
-	uint32_t bloom_m, bloom_k;
-	uint32_t nblocks;
-	uint8_t *table;        /* nblocks * 40 bytes */
-	uint64_t bytes_read;
-};
-
-/* A dictionary block, decompressed: entry i is data + off[i] (NUL-terminated),
- * of length len[i]. */
-struct fq_dict {
-	char *data;
-	uint32_t *off, *len;
-	size_t n;
-};
-
-/* Read the header, table and summary of the segment file fd (size bytes).
- * Checks magic, version, CRCs and bounds. 0, or -EBADMSG/-EOPNOTSUPP/-errno
- * with why (a static string) set. */
-int fq_probe_read(int fd, uint64_t size, struct fq_probe *p, const char **why);
-/* Read dictionary block `type` (FQ_BLK_*); an absent block is empty. */
-int fq_probe_dict(int fd, struct fq_probe *p, uint32_t type, struct fq_dict *d, const char **why);
-/* The summary's bloom filter: false when path is surely absent from the
- * paths dictionary. */
-bool fq_probe_may_have_path(const struct fq_probe *p, const char *path);
-void fq_probe_free(struct fq_probe *p);
-/* pread exactly n bytes at off (-EBADMSG on a short file). */
-int fq_pread_all(int fd, void *buf, size_t n, uint64_t off);
-void fq_dict_free(struct fq_dict *d);
-
 
 /* A hash table with byte-string keys (copied) and three u64 values. */
 struct fq_hent {

@@ -97,6 +97,8 @@ struct fq_stats {
 		 skipped_comm;      /* skipped from the summary/dictionaries */
 	uint64_t decoded;           /* segments whose events were decoded */
 	uint64_t session_scanned;   /* segments decoded only to resolve sessions */
+	uint64_t path_scanned;      /* segments whose path streams were scanned for
+				       exact paths (decoded only when a hit needs it) */
 	uint64_t events;            /* events in all segments */
 	uint64_t events_decoded;
 	uint64_t matched;

@@ -346,6 +346,43 @@ if G:
     want = brute_count(sel, lambda e: e.get("comm"))
     have = {g["process"]: [g["count"], ns(g["first"]), ns(g["last"])] for g in got}
     t.ok(r.returncode == 0 and have == want, "generated: reads --count-by process equals the brute force")
+    # exact paths counted from the path streams alone (no event decoded),
+    # and listed with a decode that stops at the last hit: both equal the
+    # brute force
+    opened = {}
+    for e in G:
+        if e["event"] == "open":
+            opened[e.get("path")] = opened.get(e.get("path"), 0) + 1
+    hot = max(opened, key=opened.get) if opened else "/nonexistent"
+    renamed = [e for e in G if e["event"] == "rename"]
+    two = renamed[len(renamed) // 2]["path2"] if renamed else "/nonexistent"
+    for by, field, key in (("host", "host", lambda e: e.get("host")), ("path", "path", lambda e: e.get("path"))):
+        sel = brute(G, None, [("exact", hot), ("exact", two)])
+        r, got = query(["--path", hot, "--path", two, "--count-by", by, "--stats"], dirs)
+        want = brute_count(sel, key)
+        have = {g[field]: [g["count"], ns(g["first"]), ns(g["last"])] for g in got}
+        st = json.loads(r.stderr.strip().splitlines()[-1]) if r.returncode == 0 else {}
+        t.ok(r.returncode == 0 and have == want and st.get("path_scanned", 0) > 0 and st.get("decoded") == 0
+             and st.get("events_decoded") == 0,
+             "generated: two exact paths --count-by %s from the path streams alone (%d events, %s segments "
+             "scanned, none decoded) equal the brute force" % (by, len(sel), st.get("path_scanned")),
+             (r.stderr, have, want))
+    mid = ns(G[len(G) // 2]["ts"])
+    sel = brute(G, {"open", "rename"}, [("exact", hot), ("exact", two)], since=mid)
+    r, got = query(["--path", hot, "--path", two, "--kind", "open,rename", "--since", fmt(mid), "--count-by",
+                    "host"], dirs)
+    want = brute_count(sel, lambda e: e.get("host"))
+    have = {g["host"]: [g["count"], ns(g["first"]), ns(g["last"])] for g in got}
+    t.ok(r.returncode == 0 and have == want, "generated: exact paths, kinds and --since counted from the path "
+         "streams equal the brute force", (r.stderr, have, want))
+    sel = brute(G, None, [("exact", hot)], comm="nginx")
+    r, got = query(["--path", hot, "--comm", "nginx", "--count-by", "host"], dirs)
+    want = brute_count(sel, lambda e: e.get("host"))
+    have = {g["host"]: [g["count"], ns(g["first"]), ns(g["last"])] for g in got}
+    t.ok(r.returncode == 0 and have == want, "generated: an exact path with --comm (a decode) equals the brute "
+         "force", (r.stderr, have, want))
+    check("generated: events of two exact paths", ["--path", hot, "--path", two],
+          brute(G, None, [("exact", hot), ("exact", two)]), G, data=dirs)
     ges = [e for e in G if e.get("ses") is not None]
     if ges:
         e0 = ges[len(ges) // 2]
