@@ -525,7 +525,8 @@ int fq_svc_classify_cmd(const char *exe, const char *argv, uint32_t argv_len, st
 			   name_is(b, bl, "invoke-rc.d") || name_is(b, bl, "update-rc.d"));
 	if (!known) {
 		b = base_name(v[0].s, v[0].n, &bl);
-		if (initd_path(v[0].s, v[0].n, &script) && !exe) {
+		/* a script's exec path is its interpreter: argv[0] is all there is */
+		if (initd_path(v[0].s, v[0].n, &script)) {
 			if (n < 2 || !verb_in(&v[1], sysv_verbs))
 				return 0;
 			c.tool = "init.d";
@@ -562,12 +563,13 @@ struct entry {
 	uint64_t seq, arrival;
 	int rank;            /* at one time: commands, init scripts, files */
 	bool command, exited;
+	bool dropped;        /* a temporary file renamed over a unit */
 	int32_t exit_code, exit_signal;
 	uint64_t count;
 	size_t next_same_proc; /* the process's next command entry, or SIZE_MAX */
 };
 
-enum pass { PASS_TOOLS, PASS_SCRIPTS, PASS_SCRIPT_EXITS, PASS_FILES };
+enum pass { PASS_TOOLS, PASS_SCRIPT_READS, PASS_SCRIPTS, PASS_FILES };
 
 struct svc {
 	const struct fq_filter *base;
@@ -687,7 +689,11 @@ static int on_exec(struct svc *S, const struct fq_hit *h, int rank)
 	if (S->base->until_ns && ev->ts_ns > S->base->until_ns)
 		return 0; /* the exit pass's slack */
 	struct fq_svc_cmd c;
-	if (fq_svc_classify_cmd(ev->path, ev->argv, ev->argv_len, &c) != 1)
+	/* a failed exec ran nothing (often a shell's search along PATH) */
+	if (ev->error || fq_svc_classify_cmd(ev->path, ev->argv, ev->argv_len, &c) != 1)
+		return 0;
+	/* the script pass selects by comm: the tools are the other pass's */
+	if ((rank == 1) != !strcmp(c.tool, "init.d"))
 		return 0;
 	int added = 0;
 	for (size_t i = 0; i < c.nunits; i++) {
@@ -705,8 +711,6 @@ static int on_exec(struct svc *S, const struct fq_hit *h, int rank)
 		if (r < 0)
 			return r;
 	}
-	if (rank == 1 && ev->comm && !fq_hmap_get(&S->comms, ev->comm, (uint32_t)strlen(ev->comm), true, NULL))
-		return -ENOMEM;
 	return 0;
 }
 
@@ -725,6 +729,45 @@ static void on_exit_ev(struct svc *S, const struct fq_hit *h)
 	}
 }
 
+/* What the process that changed the file meant, when it said so: a file a
+ * process created and then wrote is "created"; the unit file that
+ * `systemctl unmask` deletes is its /dev/null link. */
+static const char *file_action(struct svc *S, const struct fq_hit *h, const char *unit, const char *action)
+{
+	char key[600];
+	size_t store = store_index(S, h->store);
+	if (!strcmp(action, "modified")) {
+		uint32_t kl = proc_key(key, sizeof(key), store, h->ev, unit, "created");
+		if (fq_hmap_get(&S->fold, key, kl, false, NULL))
+			return "created";
+	}
+	if (!strcmp(action, "deleted")) {
+		uint32_t kl = proc_key(key, sizeof(key), store, h->ev, NULL, NULL);
+		struct fq_hent *p = fq_hmap_get(&S->procs, key, kl, false, NULL);
+		for (size_t i = p ? p->a - 1 : SIZE_MAX; i != SIZE_MAX; i = S->v[i].next_same_proc)
+			if (!strcmp(S->v[i].action, "unmask") && S->v[i].unit && !strcmp(S->v[i].unit, unit))
+				return "unmasked";
+	}
+	return action;
+}
+
+/* A rename from a name the same process created (sed -i, editors and
+ * package managers write a temporary file, then rename it over the unit's):
+ * the temporary name is no service change of its own. */
+static bool drop_temporary(struct svc *S, const struct fq_hit *h)
+{
+	char u[FQ_UNIT_NAME_MAX + 1], key[600];
+	const char *a;
+	if (fq_svc_classify_file(FR_EV_CREATE, h->ev->path, NULL, &a, u, sizeof(u)) != 1 || strcmp(a, "created"))
+		return false;
+	uint32_t kl = proc_key(key, sizeof(key), store_index(S, h->store), h->ev, u, "created");
+	struct fq_hent *e = fq_hmap_get(&S->fold, key, kl, false, NULL);
+	if (!e)
+		return false;
+	S->v[e->a - 1].dropped = true;
+	return true;
+}
+
 static int on_hit(const struct fq_hit *h, void *ctx)
 {
 	struct svc *S = ctx;
@@ -733,17 +776,25 @@ static int on_hit(const struct fq_hit *h, void *ctx)
 	switch (S->pass) {
 	case PASS_TOOLS:
 	case PASS_SCRIPTS:
-	case PASS_SCRIPT_EXITS:
-		if (ev->kind == FR_EV_EXEC && S->pass != PASS_SCRIPT_EXITS)
+		if (ev->kind == FR_EV_EXEC)
 			r = on_exec(S, h, S->pass == PASS_TOOLS ? 0 : 1);
 		else if (ev->kind == FR_EV_EXIT)
 			on_exit_ev(S, h);
 		break;
+	case PASS_SCRIPT_READS:
+		/* the shell that runs a script opens it: its comm is the
+		 * script's name, which the exec then carries */
+		if (ev->comm && !fq_hmap_get(&S->comms, ev->comm, (uint32_t)strlen(ev->comm), true, NULL))
+			r = -ENOMEM;
+		break;
 	case PASS_FILES: {
 		char u[FQ_UNIT_NAME_MAX + 1];
 		const char *action;
-		if (fq_svc_classify_file(ev->kind, ev->path, ev->path2, &action, u, sizeof(u)) == 1)
-			r = add_entry(S, h, u, action, false, 2);
+		const char *from = ev->path;
+		if (ev->kind == FR_EV_RENAME && drop_temporary(S, h))
+			from = ""; /* as if from a name outside the unit directories */
+		if (fq_svc_classify_file(ev->kind, from, ev->path2, &action, u, sizeof(u)) == 1)
+			r = add_entry(S, h, u, file_action(S, h, u, action), false, 2);
 		break;
 	}
 	}
@@ -863,8 +914,10 @@ int fq_services(const struct fq_filter *f, const char *const *stores, size_t nst
 	if (pf.ncomms)
 		r = run_pass(&S, PASS_TOOLS, &pf, o, &total);
 
-	/* init scripts run directly (or by `service` without systemd): by the
-	 * file run, then their exits by their comms */
+	/* init scripts, run directly or by service and invoke-rc.d: the exec
+	 * path is the interpreter's and argv[0] is not in any dictionary, but
+	 * the shell opens its script. Those readers' comms (the script's name)
+	 * then select the execs and exits, from the comms dictionaries. */
 	size_t nsp;
 	const struct fq_path *sp = fq_svc_paths(&nsp);
 	struct fq_path initd[2];
@@ -873,15 +926,16 @@ int fq_services(const struct fq_filter *f, const char *const *stores, size_t nst
 		if (strstr(sp[i].pattern, "init.d/"))
 			initd[ninitd++] = sp[i];
 	pf = *f;
-	pf.flags = 0;
+	pf.flags = FQ_F_OK_ONLY | FQ_F_READS;
 	pf.paths = initd;
 	pf.npaths = ninitd;
-	pf.kinds = 1ull << FR_EV_EXEC;
+	pf.kinds = 1ull << FR_EV_OPEN;
 	if (!r)
-		r = run_pass(&S, PASS_SCRIPTS, &pf, o, &total);
+		r = run_pass(&S, PASS_SCRIPT_READS, &pf, o, &total);
 	if (!r && S.comms.n) {
 		const char **sc = calloc(S.comms.n, sizeof(*sc));
-		if (!sc) {
+		const char **scu = calloc(S.comms.n, sizeof(*scu));
+		if (!sc || !scu) {
 			r = -ENOMEM;
 		} else {
 			size_t k = 0;
@@ -892,14 +946,16 @@ int fq_services(const struct fq_filter *f, const char *const *stores, size_t nst
 			pf.paths = NULL;
 			pf.npaths = 0;
 			pf.flags = 0;
-			pf.comms = sc;
-			pf.ncomms = k;
-			pf.kinds = 1ull << FR_EV_EXIT;
+			pf.ncomms = comms_and(f, sc, k, scu);
+			pf.comms = scu;
+			pf.kinds = (1ull << FR_EV_EXEC) | (1ull << FR_EV_EXIT);
 			if (f->until_ns)
 				pf.until_ns = f->until_ns + FQ_SVC_EXIT_SLACK_NS;
-			r = run_pass(&S, PASS_SCRIPT_EXITS, &pf, o, &total);
-			free(sc);
+			if (pf.ncomms)
+				r = run_pass(&S, PASS_SCRIPTS, &pf, o, &total);
 		}
+		free(sc);
+		free(scu);
 	}
 
 	/* files: successful changes under the unit directories, init.d and
@@ -917,8 +973,12 @@ int fq_services(const struct fq_filter *f, const char *const *stores, size_t nst
 	if (!r && S.n) {
 		qsort(S.v, S.n, sizeof(*S.v), entry_cmp);
 		uint64_t limit = o ? o->limit : 0;
-		for (size_t i = 0; i < S.n && !r && (!limit || i < limit); i++) {
+		uint64_t sent = 0;
+		for (size_t i = 0; i < S.n && !r && (!limit || sent < limit); i++) {
 			const struct entry *x = &S.v[i];
+			if (x->dropped)
+				continue;
+			sent++;
 			struct fq_service s = {
 				.ev = x->ev, .session = x->session, .store = stores[x->store], .unit = x->unit,
 				.action = x->action, .command = x->command, .exited = x->exited,
