@@ -10,7 +10,9 @@
 #include "flightlog/flightlog.h"
 #include "flightlog/fl_internal.h"
 #include "query/query.h"
+#include "query/fq_internal.h"
 
+#include <errno.h>
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,8 +223,214 @@ static void check(const char *desc, const struct fq_filter *f, uint64_t want_ski
 	free(got);
 }
 
+/* ---- services: unit names, files and command lines ---- */
+
+static bool unit_is(const char *in, size_t len, const char *want)
+{
+	char buf[FQ_UNIT_NAME_MAX + 1];
+	int r = fq_unit_name(in, len, buf, sizeof(buf));
+	if (!want)
+		return r < 0;
+	if (r < 0 || strcmp(buf, want)) {
+		printf("#   %s -> %d %s (want %s)\n", in, r, r < 0 ? "" : buf, want);
+		return false;
+	}
+	return (size_t)r == strlen(want);
+}
+
+static bool file_is(uint32_t kind, const char *path, const char *path2, const char *unit, const char *action)
+{
+	char u[FQ_UNIT_NAME_MAX + 1];
+	const char *a = NULL;
+	int r = fq_svc_classify_file(kind, path, path2, &a, u, sizeof(u));
+	if (!unit)
+		return r == 0;
+	if (r != 1 || strcmp(u, unit) || strcmp(a, action)) {
+		printf("#   %s -> %d %s %s\n", path, r, r == 1 ? u : "", r == 1 ? a : "");
+		return false;
+	}
+	return true;
+}
+
+/* argv given as "a|b|c" ('|' separates), exe may be NULL; the units point
+ * into a static blob, valid until the next call */
+static int cmd_of(const char *exe, const char *args, struct fq_svc_cmd *c)
+{
+	static char blob[512];
+	size_t n = strlen(args);
+	memcpy(blob, args, n + 1);
+	for (size_t i = 0; i < n; i++)
+		if (blob[i] == '|')
+			blob[i] = 0;
+	return fq_svc_classify_cmd(exe, blob, (uint32_t)(n + 1), c);
+}
+
+static bool cmd_is(const char *exe, const char *args, const char *verb, const char *units)
+{
+	struct fq_svc_cmd c;
+	memset(&c, 0x5a, sizeof(c));
+	int r = cmd_of(exe, args, &c);
+	if (!verb)
+		return r == 0;
+	char got[512] = "";
+	for (size_t i = 0; r == 1 && i < c.nunits; i++) {
+		if (i)
+			strcat(got, ",");
+		strncat(got, c.unit[i], c.unit_len[i]);
+	}
+	if (r != 1 || strcmp(c.verb, verb) || strcmp(got, units)) {
+		printf("#   %s -> %d %s [%s]\n", args, r, r == 1 ? c.verb : "", got);
+		return false;
+	}
+	return true;
+}
+
+static void test_services(void)
+{
+	/* names */
+	ok(unit_is("nginx", 5, "nginx.service") && unit_is("nginx.service", 13, "nginx.service"),
+	   "nginx and nginx.service are one unit");
+	ok(unit_is("foo.socket", 10, "foo.socket") && unit_is("x.timer", 7, "x.timer") &&
+	   unit_is("multi-user.target", 17, "multi-user.target"), "a unit's type is kept");
+	ok(unit_is("getty@tty1", 10, "getty@tty1.service") && unit_is("getty@.service", 14, "getty@.service"),
+	   "instances and templates");
+	ok(unit_is("/etc/systemd/system/foo.service", 31, "foo.service"), "the path of a unit file: its name");
+	ok(unit_is("/dev/sda", 8, NULL) && unit_is("a/b", 3, NULL), "other paths are not guessed");
+	ok(unit_is("ngin*", 5, "ngin*"), "a glob gets no type");
+	ok(unit_is("", 0, NULL) && unit_is(NULL, 0, NULL) && unit_is("--now", 5, NULL) && unit_is(".service", 8, NULL),
+	   "empty, an option, no name: -EINVAL");
+	ok(unit_is("a b\xff\x01", 5, "a\\x20b\\xff\\x01.service"),
+	   "bytes outside the unit alphabet (space, non-UTF-8, control) escaped as \\xNN");
+	ok(unit_is("x\0yz", 4, "x.service"), "a NUL ends the name");
+	char longname[400];
+	memset(longname, 'a', sizeof(longname));
+	ok(unit_is(longname, 248, NULL) && unit_is(longname, 400, NULL),
+	   "longer than 255 with its type: -ENAMETOOLONG");
+	{
+		char want[256];
+		memset(want, 'a', 247);
+		memcpy(want + 247, ".service", 9);
+		ok(unit_is(longname, 247, want), "255 exactly is a name");
+	}
+	char small[8];
+	ok(fq_unit_name("nginx", 5, small, sizeof(small)) == -ENAMETOOLONG, "a small buffer: -ENAMETOOLONG");
+	char escaped[400];
+	memset(escaped, 0xff, 100);
+	ok(unit_is(escaped, 100, NULL), "100 non-UTF-8 bytes escape past the limit");
+
+	/* file changes */
+	ok(file_is(FR_EV_CREATE, "/etc/systemd/system/x.service", NULL, "x.service", "created") &&
+	   file_is(FR_EV_MODIFY, "/lib/systemd/system/x.service", NULL, "x.service", "modified") &&
+	   file_is(FR_EV_TRUNCATE, "/usr/lib/systemd/system/x.socket", NULL, "x.socket", "modified") &&
+	   file_is(FR_EV_DELETE, "/run/systemd/system/x.timer", NULL, "x.timer", "deleted"),
+	   "unit files created, modified, deleted in each unit directory");
+	ok(file_is(FR_EV_CREATE, "/home/al/.config/systemd/user/u.service", NULL, "u.service", "created") &&
+	   file_is(FR_EV_CREATE, "/etc/systemd/user/u.service", NULL, "u.service", "created"), "user units");
+	ok(file_is(FR_EV_SYMLINK, "/etc/systemd/system/multi-user.target.wants/x.service",
+		   "/etc/systemd/system/x.service", "x.service", "enabled") &&
+	   file_is(FR_EV_DELETE, "/etc/systemd/system/sockets.target.requires/x.socket", NULL, "x.socket", "disabled"),
+	   "a link in .wants/ or .requires/: enabled; removed: disabled");
+	ok(file_is(FR_EV_SYMLINK, "/etc/systemd/system/x.service", "/dev/null", "x.service", "masked") &&
+	   file_is(FR_EV_SYMLINK, "/etc/systemd/system/sshd.service", "/lib/systemd/system/ssh.service", "sshd.service",
+		   "linked"), "a link to /dev/null masks; another link is an alias");
+	ok(file_is(FR_EV_CREATE, "/etc/systemd/system/x.service.d/override.conf", NULL, "x.service", "modified") &&
+	   file_is(FR_EV_DELETE, "/etc/systemd/system/x.service.d/override.conf", NULL, "x.service", "modified"),
+	   "a drop-in modifies its unit");
+	ok(file_is(FR_EV_RENAME, "/etc/systemd/system/.#x.service", "/etc/systemd/system/x.service", "x.service",
+		   "modified") &&
+	   file_is(FR_EV_RENAME, "/etc/systemd/system/a.service", "/etc/systemd/system/b.service", "a.service",
+		   "renamed") &&
+	   file_is(FR_EV_RENAME, "/etc/systemd/system/a.service", "/root/a.service", "a.service", "renamed") &&
+	   file_is(FR_EV_LINK, "/root/a.service", "/etc/systemd/system/a.service", "a.service", "created"),
+	   "renames: saved over, renamed, moved away; a hard link creates");
+	ok(file_is(FR_EV_CREATE, "/etc/init.d/nginx", NULL, "nginx.service", "created") &&
+	   file_is(FR_EV_MODIFY, "/etc/init.d/hwclock.sh", NULL, "hwclock.service", "modified") &&
+	   file_is(FR_EV_DELETE, "/etc/rc.d/init.d/httpd", NULL, "httpd.service", "deleted"),
+	   "init scripts: the unit the sysv generator would name");
+	ok(file_is(FR_EV_SYMLINK, "/etc/rc2.d/S01nginx", "../init.d/nginx", "nginx.service", "enabled") &&
+	   file_is(FR_EV_DELETE, "/etc/rc5.d/S20nginx", NULL, "nginx.service", "disabled") &&
+	   file_is(FR_EV_SYMLINK, "/etc/rc0.d/K01nginx", "../init.d/nginx", NULL, NULL) &&
+	   file_is(FR_EV_SYMLINK, "/etc/rc.d/rc3.d/S10httpd", "../init.d/httpd", "httpd.service", "enabled"),
+	   "rc links: S links enable, K links are not enablement");
+	ok(file_is(FR_EV_CREATE, "/etc/systemd/system/sedAbC12", NULL, NULL, NULL) &&
+	   file_is(FR_EV_CREATE, "/etc/systemd/system/a/b/c.service", NULL, NULL, NULL) &&
+	   file_is(FR_EV_OPEN, "/etc/systemd/system/x.service", NULL, NULL, NULL) &&
+	   file_is(FR_EV_CREATE, "/etc/init.d/.depend.start", NULL, NULL, NULL) &&
+	   file_is(FR_EV_CREATE, "/etc/systemd/system/multi-user.target.wants/", NULL, NULL, NULL) &&
+	   file_is(FR_EV_CREATE, "/etc/nginx/nginx.conf", NULL, NULL, NULL) &&
+	   file_is(FR_EV_CREATE, NULL, NULL, NULL, NULL) && file_is(FR_EV_RENAME, NULL, NULL, NULL, NULL) &&
+	   file_is(FR_EV_MODIFY, "/etc/systemd/system/multi-user.target.wants/x.service", NULL, NULL, NULL),
+	   "not a service change: temporary names, deeper paths, reads, dotfiles, other files, no path");
+	ok(file_is(FR_EV_CREATE, "/etc/systemd/system/b\xe9" "d\x01.service", NULL, "b\\xe9d\\x01.service", "created"),
+	   "a unit file with non-UTF-8 and control bytes: escaped");
+	char u[8];
+	const char *a;
+	ok(fq_svc_classify_file(FR_EV_CREATE, "/etc/systemd/system/long-name.service", NULL, &a, u, sizeof(u)) ==
+	   -ENAMETOOLONG, "a small unit buffer: -ENAMETOOLONG");
+
+	/* commands */
+	ok(cmd_is("/usr/bin/systemctl", "systemctl|restart|nginx", "restart", "nginx") &&
+	   cmd_is("/usr/bin/systemctl", "systemctl|--root=/|enable|--now|a|b.socket", "enable", "a,b.socket") &&
+	   cmd_is("/usr/bin/systemctl", "systemctl|--root|/|mask|x", "mask", "x") &&
+	   cmd_is("/usr/bin/systemctl", "systemctl|-s|KILL|kill|x", "kill", "x") &&
+	   cmd_is("/usr/bin/systemctl", "systemctl|-q|stop|--|-weird", "stop", "-weird") &&
+	   cmd_is("/usr/bin/systemctl", "systemctl|daemon-reload", "daemon-reload", "") &&
+	   cmd_is("/usr/bin/systemctl", "systemctl|set-property|x|CPUQuota=5%", "set-property", "x"),
+	   "systemctl: verbs, options with values, --, verbs without units");
+	ok(cmd_is("/usr/bin/systemctl", "systemctl|status|nginx", NULL, NULL) &&
+	   cmd_is("/usr/bin/systemctl", "systemctl", NULL, NULL) &&
+	   cmd_is("/usr/bin/systemctl", "systemctl|--type|service|list-units", NULL, NULL) &&
+	   cmd_is("/usr/bin/systemctl", "systemctl|is-active|--quiet|x", NULL, NULL),
+	   "systemctl: read-only verbs and no verb are no change");
+	ok(cmd_is("/usr/bin/dash", "service|nginx|restart", "restart", "nginx") &&
+	   cmd_is(NULL, "service|nginx|--full-restart", "restart", "nginx") &&
+	   cmd_is(NULL, "service|nginx|status", NULL, NULL) && cmd_is(NULL, "service|--status-all", NULL, NULL) &&
+	   cmd_is(NULL, "service|nginx", NULL, NULL),
+	   "service NAME ACTION (a script: argv[0] names it); status is no change");
+	ok(cmd_is(NULL, "invoke-rc.d|--quiet|--force|nginx|reload", "reload", "nginx") &&
+	   cmd_is("/usr/bin/perl", "update-rc.d|-f|nginx|remove", "remove", "nginx") &&
+	   cmd_is(NULL, "update-rc.d|nginx|defaults", "defaults", "nginx") &&
+	   cmd_is("/usr/bin/dash", "/etc/init.d/nginx|stop", "stop", "nginx") &&
+	   cmd_is("/usr/bin/dash", "/etc/init.d/nginx|status", NULL, NULL),
+	   "invoke-rc.d, update-rc.d, init scripts");
+	ok(cmd_is("/usr/bin/sudo", "sudo|systemctl|restart|x", NULL, NULL) &&
+	   cmd_is("/usr/bin/vim", "vim|/etc/systemd/system/x.service", NULL, NULL) &&
+	   cmd_is("/usr/bin/systemctl", "", NULL, NULL),
+	   "other programs (sudo: its child is the command), empty argv: no command");
+	struct fq_svc_cmd c;
+	ok(fq_svc_classify_cmd("/usr/bin/systemctl", NULL, 0, &c) == 0, "NULL argv: no command");
+	/* a very long command line: 1000 units, each 300 bytes */
+	size_t cap = 20 + 1000 * 301;
+	char *blob = malloc(cap);
+	size_t n = 0;
+	memcpy(blob, "systemctl\0restart\0", 18);
+	n = 18;
+	for (int i = 0; i < 1000; i++) {
+		memset(blob + n, 'a' + i % 26, 300);
+		n += 300;
+		blob[n++] = 0;
+	}
+	int r = fq_svc_classify_cmd("/usr/bin/systemctl", blob, (uint32_t)n, &c);
+	char ub[FQ_UNIT_NAME_MAX + 1];
+	ok(r == 1 && c.nunits == FQ_SVC_MAX_UNITS && c.more && c.unit_len[0] == 300 &&
+	   fq_unit_name(c.unit[0], c.unit_len[0], ub, sizeof(ub)) == -ENAMETOOLONG,
+	   "1000 arguments of 300 bytes: the first units kept, `more` set, each name too long");
+	/* truncated blob: the last argument without its NUL */
+	r = fq_svc_classify_cmd("/usr/bin/systemctl", "systemctl\0start\0ngi", 19, &c);
+	ok(r == 1 && c.nunits == 1 && c.unit_len[0] == 3 && !memcmp(c.unit[0], "ngi", 3),
+	   "a truncated last argument is read up to the end of the blob");
+	r = cmd_of("/usr/bin/systemctl", "systemctl|restart|ng\xffinx\x1b", &c);
+	ok(r == 1 && c.nunits == 1 && fq_unit_name(c.unit[0], c.unit_len[0], ub, sizeof(ub)) > 0 &&
+	   !strcmp(ub, "ng\\xffinx\\x1b.service"), "non-UTF-8 unit argument: escaped name");
+	ok(cmd_is("/usr/bin/systemctl", "systemctl|re\xffstart|x", NULL, NULL), "a non-UTF-8 verb is no verb");
+	free(blob);
+	size_t np;
+	ok(fq_svc_paths(&np) && np >= 10, "the section's file patterns");
+}
+
 int main(void)
 {
+	test_services();
 	make_store();
 	struct fq_filter f = {0};
 	check("no filter", &f, 0);
