@@ -198,7 +198,7 @@ static enum place place_of(const char *p, char *unit, size_t unitlen)
 	}
 	/* /etc/rcN.d/S01name, /etc/rc.d/rcN.d/K01name */
 	const char *d = !strncmp(p, "/etc/rc.d/rc", 12) ? p + 12 : !strncmp(p, "/etc/rc", 7) ? p + 7 : NULL;
-	if (!d || !d[0] || strncmp(d + 1, ".d/", 3))
+	if (!d || !((d[0] >= '0' && d[0] <= '6') || d[0] == 'S') || strncmp(d + 1, ".d/", 3))
 		return P_NONE;
 	const char *l = d + 4;
 	if ((l[0] != 'S' && l[0] != 'K') || l[1] < '0' || l[1] > '9')

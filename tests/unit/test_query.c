@@ -358,6 +358,8 @@ static void test_services(void)
 	   file_is(FR_EV_CREATE, "/etc/init.d/.depend.start", NULL, NULL, NULL) &&
 	   file_is(FR_EV_CREATE, "/etc/systemd/system/multi-user.target.wants/", NULL, NULL, NULL) &&
 	   file_is(FR_EV_CREATE, "/etc/nginx/nginx.conf", NULL, NULL, NULL) &&
+	   file_is(FR_EV_SYMLINK, "/etc/rc7.d/S01x", "../init.d/x", NULL, NULL) &&
+	   file_is(FR_EV_CREATE, "/etc/rc.local", NULL, NULL, NULL) &&
 	   file_is(FR_EV_CREATE, NULL, NULL, NULL, NULL) && file_is(FR_EV_RENAME, NULL, NULL, NULL, NULL) &&
 	   file_is(FR_EV_MODIFY, "/etc/systemd/system/multi-user.target.wants/x.service", NULL, NULL, NULL),
 	   "not a service change: temporary names, deeper paths, reads, dotfiles, other files, no path");
