@@ -37,6 +37,19 @@ static void decode(const uint8_t *data, size_t size, uint32_t columns)
 	for (size_t i = 0; i < nh; i++)
 		(void)strlen(h[i]);
 	(void)fl_segment_may_contain_path(s, "/etc/passwd");
+	/* the path-only scan, for the first few paths, from a fresh reader
+	 * and after the iteration */
+	size_t nd;
+	const char *const *paths = fl_segment_dict(s, FL_DICT_PATHS, NULL, &nd);
+	if (paths && nd) {
+		struct fl_path_hit *hits = NULL;
+		size_t nhits = 0;
+		if (!fl_segment_find_paths(s, paths, nd < 3 ? nd : 3, &hits, &nhits))
+			free(hits);
+	}
+	const char *sole = fl_segment_sole_host(s);
+	if (sole)
+		(void)strlen(sole);
 	fl_segment_free(s);
 }
 
@@ -44,6 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	decode(data, size, FL_COL_ALL);
 	decode(data, size, FL_COL_PATHS);
+	decode(data, size, FL_COL_PATHS | FL_COL_NAMES | FL_COL_CHANGES);
 	struct fl_writer *w;
 	if (!fl_writer_new(NULL, &w)) {
 		struct fl_journal_recovery rec;

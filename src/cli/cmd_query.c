@@ -58,13 +58,46 @@ static void help(void)
 "                          truncated, directories made and removed, ports that\n"
 "                          started or stopped listening. /dev and /proc (but\n"
 "                          not /proc/sys) are not persistent state and are left\n"
-"                          out. Needs --since and --until.\n"
+"                          out. Needs --since and --until. Then a Services\n"
+"                          section (below).\n"
 "  reads PATH|GLOB         successful read-only opens: which processes read a\n"
 "                          configuration file.\n"
 "  persistence             changes to auto-start points: systemd units, cron,\n"
 "                          init.d and rc.local, profile and shell rc files,\n"
 "                          ld.so.preload, authorized_keys, sudoers.\n"
 "  new-listeners           ports that started listening (TCP listen, UDP bind).\n"
+"\n"
+"Services (what-changed): what was done to services in the window, one line\n"
+"per unit, action and process, in time order (a command before the file\n"
+"changes it makes), after the files and ports:\n"
+"  created, modified, deleted, renamed\n"
+"                    a unit file (/etc/systemd/system, /run/systemd/system,\n"
+"                    /lib/systemd/system, /usr/lib/systemd/system, the user\n"
+"                    unit directories), a drop-in (X.service.d/: X modified) or\n"
+"                    an init script (/etc/init.d/X: X.service). A file renamed\n"
+"                    over the name (sed -i, editors) is a modification.\n"
+"  enabled, disabled a link made or removed in *.wants/, *.requires/,\n"
+"                    *.upholds/, or an /etc/rc?.d/S* link\n"
+"  masked, unmasked, linked\n"
+"                    a unit linked to /dev/null, that link removed by\n"
+"                    `systemctl unmask`, another link (an alias)\n"
+"  start, stop, restart, reload, enable, disable, mask, unmask, kill, ...\n"
+"                    a command that ran: systemctl VERB UNIT..., service NAME\n"
+"                    ACTION, invoke-rc.d NAME ACTION, update-rc.d NAME\n"
+"                    defaults|remove|enable|disable, /etc/init.d/NAME ACTION,\n"
+"                    and systemctl verbs without a unit (daemon-reload,\n"
+"                    reboot, ...). The table shows the command line and, when\n"
+"                    it failed, its exit status; read-only verbs (status,\n"
+"                    show, list-units) are not changes.\n"
+"  A unit is named as systemd names it: nginx is nginx.service, init script\n"
+"  x.sh is x.service. With --json each line is the first event (the file\n"
+"  change, or the exec with its argv) plus \"section\":\"service\", \"unit\",\n"
+"  \"action\", \"count\" (events folded into the line) and, for a command,\n"
+"  \"exit_code\" (null when its exit was not recorded within 10 minutes of\n"
+"  --until, or it was killed: then \"exit_signal\"); the file and port lines\n"
+"  carry \"section\":\"file\" or \"port\". --host, --user, --uid, --session,\n"
+"  --ses, --comm, --exe and --argv narrow the section too; with --kind or\n"
+"  --path it is left out. --limit applies to each section.\n"
 "\n"
 "A PATH is matched exactly; one ending in '/' matches everything under it; one\n"
 "with * ? or [ is a glob (fnmatch, where * also matches '/').\n"
@@ -105,6 +138,7 @@ static void help(void)
 "  flightrec query who-changed /etc/nginx/nginx.conf\n"
 "  flightrec query who-changed '/etc/nginx/*' --since 2d --json\n"
 "  flightrec query what-changed --since 2026-11-22T10:00:00 --until 2026-11-22T11:00:00 --host web1\n"
+"  flightrec query what-changed --since 1h --until now --json | jq 'select(.section == \"service\")'\n"
 "  flightrec query reads /etc/resolv.conf --count-by process\n"
 "  flightrec query persistence --since 7d\n"
 "  flightrec query new-listeners --since 1d --data /srv/logs/web1 --data /srv/logs/web2\n"
@@ -212,6 +246,10 @@ struct out_ctx {
 	int io_error;
 	const char *want_session; /* --session: exact id */
 	bool progress_shown;
+	bool sections;            /* what-changed: results name their section */
+	uint64_t nsvc;            /* services printed */
+	char **damaged;           /* files already reported */
+	size_t ndamaged;
 };
 
 static const char *kind_color(uint32_t k)
@@ -262,6 +300,9 @@ static int on_hit(const struct fq_hit *h, void *arg)
 			r = fr_buf_append(&c->b, ",\"session\":", 11);
 			if (!r)
 				r = fr_json_str(&c->b, h->session);
+			if (!r && c->sections)
+				r = fr_buf_printf(&c->b, ",\"section\":\"%s\"",
+						  ev->kind == FR_EV_LISTEN || ev->kind == FR_EV_UNLISTEN ? "port" : "file");
 			if (!r)
 				r = fr_buf_append(&c->b, "}\n", 2);
 		}
@@ -304,8 +345,125 @@ static int on_hit(const struct fq_hit *h, void *arg)
 static void on_damage(const char *file, const char *why, void *ctx)
 {
 	struct out_ctx *c = ctx;
+	/* what-changed scans the logs more than once: one message a segment */
+	for (size_t i = 0; i < c->ndamaged; i++)
+		if (!strcmp(c->damaged[i], file))
+			return;
+	char **v = realloc(c->damaged, (c->ndamaged + 1) * sizeof(*v));
+	if (v) {
+		c->damaged = v;
+		if ((v[c->ndamaged] = strdup(file)))
+			c->ndamaged++;
+	}
 	clear_progress(c);
 	cli_error("%s: %s", file, why);
+}
+
+/* The command line as typed, for a table: arguments joined by spaces, an
+ * argument with a space or nothing in it quoted, control bytes as \xNN. */
+static int format_argv(struct fr_buf *b, const char *argv, uint32_t len)
+{
+	int r = 0;
+	uint32_t i = 0;
+	bool first = true;
+	while (argv && i < len && !r) {
+		const char *e = memchr(argv + i, '\0', len - i);
+		uint32_t n = e ? (uint32_t)(e - (argv + i)) : len - i;
+		bool quote = !n || memchr(argv + i, ' ', n);
+		if (!first)
+			r = fr_buf_append(b, " ", 1);
+		if (!r && quote)
+			r = fr_buf_append(b, "'", 1);
+		for (uint32_t k = 0; k < n && !r; k++) {
+			unsigned char ch = (unsigned char)argv[i + k];
+			r = ch < 0x20 || ch == 0x7f ? fr_buf_printf(b, "\\x%02x", ch) : fr_buf_append(b, &argv[i + k], 1);
+		}
+		if (!r && quote)
+			r = fr_buf_append(b, "'", 1);
+		first = false;
+		i += n + 1;
+	}
+	return r;
+}
+
+static int on_service(const struct fq_service *s, void *arg)
+{
+	struct out_ctx *c = arg;
+	if (c->want_session && (!s->session || strcmp(s->session, c->want_session)))
+		return 0;
+	const struct fr_event *ev = s->ev;
+	c->b.len = 0;
+	int r = 0;
+	if (c->json) {
+		r = fr_event_to_json(ev, &c->b);
+		if (!r && c->b.len >= 2 && c->b.data[c->b.len - 1] == '\n' && c->b.data[c->b.len - 2] == '}') {
+			c->b.len -= 2;
+			r = fr_buf_append(&c->b, ",\"session\":", 11);
+			if (!r)
+				r = fr_json_str(&c->b, s->session);
+			if (!r)
+				r = fr_buf_printf(&c->b, ",\"section\":\"service\",\"unit\":");
+			if (!r)
+				r = fr_json_str(&c->b, s->unit);
+			if (!r)
+				r = fr_buf_printf(&c->b, ",\"action\":");
+			if (!r)
+				r = fr_json_str(&c->b, s->action);
+			if (!r)
+				r = fr_buf_printf(&c->b, ",\"count\":%llu", (unsigned long long)s->count);
+			if (!r && s->command) {
+				if (s->exited && !s->exit_signal)
+					r = fr_buf_printf(&c->b, ",\"exit_code\":%d", s->exit_code);
+				else if (s->exited)
+					r = fr_buf_printf(&c->b, ",\"exit_code\":null,\"exit_signal\":%d", s->exit_signal);
+				else
+					r = fr_buf_printf(&c->b, ",\"exit_code\":null");
+			}
+			if (!r)
+				r = fr_buf_append(&c->b, "}\n", 2);
+		}
+	} else {
+		char t[40], u[64];
+		fr_format_ts(ev->ts_ns, t, sizeof(t));
+		t[10] = ' ';
+		t[23] = 0;
+		const char *col = "";
+		if (c->color)
+			col = s->command && s->exited && (s->exit_code || s->exit_signal) ? "\033[31m"
+			      : s->command ? "\033[36m" : kind_color(ev->kind);
+		r = fr_buf_printf(&c->b, "%s  %-12s %s%-13s%s %-28s %7u %-15s %-8s %-22s ", t, ev->host ? ev->host : "-",
+				  col, s->action, c->color ? "\033[0m" : "", s->unit ? s->unit : "-", ev->pid,
+				  ev->comm ? ev->comm : "-", user_name(ev->auid, u, sizeof(u)),
+				  s->session ? s->session : "-");
+		if (!r && s->command) {
+			r = format_argv(&c->b, ev->argv, ev->argv_len);
+			if (!r && !s->exited)
+				r = fr_buf_printf(&c->b, " (exit not seen)");
+			else if (!r && s->exit_signal)
+				r = fr_buf_printf(&c->b, " (killed by signal %d)", s->exit_signal);
+			else if (!r && s->exit_code)
+				r = fr_buf_printf(&c->b, " (failed: exit %d)", s->exit_code);
+		} else if (!r) {
+			r = fr_buf_printf(&c->b, "%s%s%s", ev->path ? ev->path : "", ev->path2 ? " -> " : "",
+					  ev->path2 ? ev->path2 : "");
+		}
+		if (!r && s->count > 1)
+			r = fr_buf_printf(&c->b, " (%llu events)", (unsigned long long)s->count);
+		if (!r)
+			r = fr_buf_append(&c->b, "\n", 1);
+	}
+	if (r < 0)
+		return r;
+	clear_progress(c);
+	if (!c->json && !c->nsvc)
+		printf("%sServices:\n%-23s  %-12s %-13s %-28s %7s %-15s %-8s %-22s %s\n", c->n ? "\n" : "",
+		       "TIME (UTC)", "HOST", "ACTION", "UNIT", "PID", "COMM", "USER", "SESSION", "COMMAND OR PATH");
+	c->nsvc++;
+	if (fwrite(c->b.data, 1, c->b.len, stdout) != c->b.len) {
+		c->io_error = errno ? errno : EIO;
+		return -c->io_error;
+	}
+	return 0;
 }
 
 struct prog_ctx {
@@ -336,6 +494,20 @@ static int add_list(const char **v, size_t *n, const char *s, const char *opt)
 	}
 	v[(*n)++] = s;
 	return 0;
+}
+
+static void stats_add(struct fq_stats *a, const struct fq_stats *b)
+{
+	a->skipped_time += b->skipped_time;
+	a->skipped_host += b->skipped_host;
+	a->skipped_kind += b->skipped_kind;
+	a->skipped_path += b->skipped_path;
+	a->skipped_comm += b->skipped_comm;
+	a->decoded += b->decoded;
+	a->session_scanned += b->session_scanned;
+	a->events_decoded += b->events_decoded;
+	a->matched += b->matched;
+	a->bytes_read += b->bytes_read;
 }
 
 static double now_s(void)
@@ -562,6 +734,9 @@ int cmd_query(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	uint64_t user_kinds = f.kinds;
+	/* --kind and --path select raw events: the services section is then
+	 * left out, as with --count-by (it is not a count of events) */
+	bool services = sub == SUB_WHAT_CHANGED && !user_kinds && !npaths && !have_count;
 	switch (sub) {
 	case SUB_NONE:
 		break;
@@ -627,7 +802,8 @@ int cmd_query(int argc, char **argv)
 		cli_error("query: bad filter (--since after --until?)");
 		return EXIT_USAGE;
 	}
-	struct out_ctx oc = {.json = json, .color = !json && cli_color(stdout), .want_session = want_session};
+	struct out_ctx oc = {.json = json, .color = !json && cli_color(stdout), .want_session = want_session,
+			     .sections = sub == SUB_WHAT_CHANGED};
 	fq_query_on_damage(q, on_damage, &oc);
 	struct prog_ctx pc = {.out = &oc};
 	if (progress || isatty(fileno(stderr))) {
@@ -706,6 +882,18 @@ int cmd_query(int argc, char **argv)
 		}
 		if (!json && !oc.n && isatty(fileno(stdout)))
 			printf("(no matching events)\n");
+		if (r >= 0 && services) {
+			struct fq_stats ss = {0};
+			r = fq_services(&f, data, ndata, &qo, on_damage, &oc, on_service, &oc, &ss);
+			if (r < 0) {
+				cli_error("query: services: %s", oc.io_error ? strerror(oc.io_error) : strerror(-r));
+				rc = EXIT_FAIL;
+			}
+			if (!json && !oc.nsvc && isatty(fileno(stdout)))
+				printf("\nServices: (no changes)\n");
+			stats_add(&st, &ss);
+			st.damaged = oc.ndamaged; /* each segment once */
+		}
 	}
 	double dt = now_s() - t0;
 	if (st.damaged)
@@ -714,16 +902,20 @@ int cmd_query(int argc, char **argv)
 		fprintf(stderr,
 			"{\"seconds\":%.6f,\"segments\":%llu,\"skipped_time\":%llu,\"skipped_host\":%llu,"
 			"\"skipped_kind\":%llu,\"skipped_path\":%llu,\"skipped_comm\":%llu,\"decoded\":%llu,"
-			"\"session_scanned\":%llu,\"events\":%llu,\"events_decoded\":%llu,\"matched\":%llu,"
+			"\"session_scanned\":%llu,\"path_scanned\":%llu,\"events\":%llu,\"events_decoded\":%llu,\"matched\":%llu,"
 			"\"bytes_read\":%llu,\"damaged\":%llu,\"events_per_second\":%.0f}\n",
 			dt, (unsigned long long)st.segments, (unsigned long long)st.skipped_time,
 			(unsigned long long)st.skipped_host, (unsigned long long)st.skipped_kind,
 			(unsigned long long)st.skipped_path, (unsigned long long)st.skipped_comm,
 			(unsigned long long)st.decoded, (unsigned long long)st.session_scanned,
+			(unsigned long long)st.path_scanned,
 			(unsigned long long)st.events, (unsigned long long)st.events_decoded,
 			(unsigned long long)st.matched, (unsigned long long)st.bytes_read,
 			(unsigned long long)st.damaged, dt > 0 ? (double)st.events / dt : 0.0);
 	fr_buf_free(&oc.b);
+	for (size_t i = 0; i < oc.ndamaged; i++)
+		free(oc.damaged[i]);
+	free(oc.damaged);
 	fq_query_free(q);
 	fflush(stdout);
 	return rc;

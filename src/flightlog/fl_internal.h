@@ -163,8 +163,14 @@ static inline uint64_t fl_le64_get(const uint8_t *p)
  * 40-byte table entry and a frame of its own otherwise, which is most of a
  * small segment. */
 #define FL_INCOMPAT_PACKED 0x10u
-#define FL_INCOMPAT_KNOWN (FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES | \
-			   FL_INCOMPAT_NEWREF | FL_INCOMPAT_PACKED)
+/* The ts block holds, after the unit, a varint base tick: each lane's
+ * first delta is from it, not from 0. Without it the first delta is the
+ * absolute time, which sets the plane width (6 bytes for milliseconds
+ * since 1970) for every event of the lane: 6 MB of planes to decompress
+ * and read per million events instead of about 1. */
+#define FL_INCOMPAT_TS_BASE 0x20u
+#define FL_INCOMPAT_KNOWN (FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES | FL_INCOMPAT_NEWREF | \
+			   FL_INCOMPAT_PACKED | FL_INCOMPAT_TS_BASE)
 
 struct fl_seg_header {
 	uint8_t magic[8];          /* "FRLOGSEG" */

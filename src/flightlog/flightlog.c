@@ -976,8 +976,9 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 		}
 		blk[nb++] = (struct outblk){dict_type[d], w->d[d].n, dictraw[d].p, dictraw[d].len, NULL, 0};
 	}
-	/* ts: varint unit, one width byte W, then W planes of count bytes (byte
-	 * b of every zigzag tick delta, little-endian), per lane */
+	/* ts: varint unit, varint base tick, one width byte W, then W planes of
+	 * count bytes (byte b of every zigzag tick delta, little-endian), per
+	 * lane */
 	/* the largest power of 1000 (up to 1 s) dividing every time */
 	uint64_t unit = 1000000000u;
 	for (int l = 0; l < NLANES; l++)
@@ -994,7 +995,7 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 		struct wlane *L = &w->lane[l];
 		if (!L->count)
 			continue;
-		uint64_t all = 0, prev = 0;
+		uint64_t base = L->tsd[0] / unit, all = 0, prev = base;
 		for (uint64_t i = 0; i < L->count; i++) {
 			uint64_t t = L->tsd[i] / unit;
 			tsz[i] = fl_zz64(t - prev);
@@ -1006,7 +1007,7 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 			width++;
 		struct fl_bytes *ts = &L->s[S_TS];
 		ts->len = 0;
-		if (fl_put_varint(ts, unit) || fl_bytes_grow(ts, 1 + width * L->count)) {
+		if (fl_put_varint(ts, unit) || fl_put_varint(ts, base) || fl_bytes_grow(ts, 1 + width * L->count)) {
 			r = -ENOMEM;
 			goto out;
 		}
@@ -1064,7 +1065,7 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	h.version = htole32(FL_SEG_VERSION);
 	h.header_size = htole32(FL_HEADER_SIZE);
 	h.incompat_flags = htole32(FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES |
-				   FL_INCOMPAT_NEWREF | (pack.len ? FL_INCOMPAT_PACKED : 0));
+				   FL_INCOMPAT_NEWREF | FL_INCOMPAT_TS_BASE | (pack.len ? FL_INCOMPAT_PACKED : 0));
 	h.compat_flags = htole32(FL_COMPAT_SESSIONS);
 	h.seq = htole64(seq);
 	if (prev_hash)
@@ -1154,6 +1155,7 @@ struct fl_segment {
 		const uint8_t *ts_planes; /* into s[S_TS].raw */
 		unsigned ts_width;
 		uint64_t ts_unit;         /* ns per tick */
+		uint64_t ts_base;         /* tick the first delta is from */
 		uint64_t count;           /* events in this lane */
 		bool loaded;              /* decoded by this reader */
 		/* iteration */
@@ -1191,7 +1193,7 @@ static void seg_reset_iter(struct fl_segment *g)
 			if (L->s[i].loaded)
 				L->s[i].p = i == S_TS ? L->s[i].end : L->s[i].raw;
 		L->done = 0;
-		L->prev_tick = 0;
+		L->prev_tick = L->ts_base;
 		memset(L->ktmpl, 0, sizeof(L->ktmpl));
 	}
 	g->done = 0;
@@ -1304,6 +1306,43 @@ static int load_block(const uint8_t *buf, const struct fl_block_desc *d, uint32_
 	p[raw] = 0;
 	*out = p;
 	*out_len = raw;
+	return 0;
+}
+
+/* The first `want` bytes (at most) of a block, checked like load_block
+ * (CRC, declared sizes) but decompressed only that far: a path scan needs
+ * the first field mask of a lane, not the megabyte after it. */
+static int load_block_prefix(const uint8_t *buf, const struct fl_block_desc *d, size_t want, uint8_t **out,
+			     size_t *out_len, struct fl_error *err, bool check_crc)
+{
+	if (d->codec != FL_CODEC_ZSTD || d->raw_size <= want)
+		return load_block(buf, d, d->codec, out, out_len, err, NULL, check_crc);
+	uint64_t off = d->offset, sz = d->stored_size;
+	const char *name = type_name(d->type);
+	if (check_crc && fl_crc32c(0, buf + off, sz) != d->crc && !FL_FUZZING)
+		return fl_set_error(err, -EBADMSG, off, name, "bad checksum");
+	if (ZSTD_getFrameContentSize(buf + off, sz) != d->raw_size)
+		return fl_set_error(err, -EBADMSG, off, name, "zstd frame size differs from declared size");
+	uint8_t *p = malloc(want + 1);
+	ZSTD_DStream *ds = ZSTD_createDStream();
+	if (!p || !ds) {
+		free(p);
+		ZSTD_freeDStream(ds);
+		return fl_set_error(err, -ENOMEM, off, name, "out of memory");
+	}
+	ZSTD_outBuffer ob = {p, want, 0};
+	ZSTD_inBuffer ib = {buf + off, sz, 0};
+	size_t rc = 0;
+	while (ob.pos < want && ib.pos < ib.size && !ZSTD_isError(rc = ZSTD_decompressStream(ds, &ob, &ib)))
+		;
+	ZSTD_freeDStream(ds);
+	if (ZSTD_isError(rc) || ob.pos != want) {
+		free(p);
+		return fl_set_error(err, -EBADMSG, off, name, "zstd decompression failed");
+	}
+	p[want] = 0;
+	*out = p;
+	*out_len = want;
 	return 0;
 }
 
@@ -1449,8 +1488,14 @@ static int parse_summary(struct fl_segment *g, const uint8_t *p, size_t len, uin
 	return 0;
 }
 
+/* ev_fields indices of path and path2, and ctx_fields' of host: what
+ * fl_segment_find_paths and fl_segment_sole_host read */
+enum { EVF_PATH = 1, EVF_PATH2 = 2, CTXF_HOST = 9 };
+
 static bool want_dict(uint32_t cols, int d)
 {
+	if ((cols & FL_COL_SCAN) && (d == D_PATH || d == D_HOST))
+		return true;
 	switch (d) {
 	case D_HOST:
 	case D_COMM:
@@ -1461,13 +1506,15 @@ static bool want_dict(uint32_t cols, int d)
 		return cols & FL_COL_ARGV;
 	}
 }
-
 static bool want_stream(uint32_t cols, int s)
 {
 	if (cols & FL_COL_NONE)
 		return false;
-	if (s < S_CTX0)
+	if ((cols & FL_COL_SCAN) && (s == S_KIND || s == S_TS || s == S_CTXMASK || s == S_EVMASK ||
+				     s == S_CTX0 + CTXF_HOST || s == S_EV0 + EVF_PATH || s == S_EV0 + EVF_PATH2))
 		return true;
+	if (s < S_CTX0)
+		return !(cols & FL_COL_SCAN) || (s != S_PID && s != S_PIDNEW);
 	const struct field *f = s < S_EV0 ? &ctx_fields[s - S_CTX0] : &ev_fields[s - S_EV0];
 	return cols & f->group;
 }
@@ -1597,7 +1644,16 @@ static int use_block(struct fl_segment *g, struct open_ctx *c, const struct lblk
 		c->seen_stream[li][si] = true;
 		if (!g->lane[li].loaded || !want_stream(g->columns, si))
 			return 0;
-		if ((r = load_lblk(c, L, &raw, &rawlen)))
+		/* a path scan reads a lane's first field mask alone
+		 * (fl_segment_sole_host); fl_segment_next is refused. A pack
+		 * member is at hand whole anyway. */
+		if ((g->columns & FL_COL_SCAN) && si == S_CTXMASK && !L->mem) {
+			struct fl_block_desc d = {L->type, L->codec, L->offset, L->stored, L->raw, L->crc, L->items};
+			r = load_block_prefix(c->buf, &d, 10, &raw, &rawlen, e, c->fast);
+		} else {
+			r = load_lblk(c, L, &raw, &rawlen);
+		}
+		if (r)
 			return r;
 		struct rstream *rs = &g->lane[li].s[si];
 		rs->raw = raw;
@@ -1747,7 +1803,7 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 	struct fl_error e = {0};
 	int r = 0;
 	g->columns = opts && opts->columns ? opts->columns : FL_COL_ALL;
-	if (!(g->columns & (FL_COL_ALL | FL_COL_NONE)))
+	if (!(g->columns & (FL_COL_ALL | FL_COL_NONE | FL_COL_SCAN)))
 		g->columns |= FL_COL_ALL; /* FL_COL_CHANGES alone: every column */
 	/* only segments with lanes can skip the other events */
 	g->changes_only = (g->columns & FL_COL_CHANGES) && (incompat & FL_INCOMPAT_LANES);
@@ -1769,7 +1825,7 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 
 	struct open_ctx oc = {.buf = buf, .incompat = incompat, .fast = fast, .e = &e, .dctx = dctx, .nb = nb};
 	const uint64_t table_end = toff + tlen;
-	bool have_pack = false;
+	bool have_pack = false, pack_skipped = false;
 	/* nb is bounded by the file's size (checked above); pack members are
 	 * added when the pack is decoded */
 	g->blocks = calloc((size_t)nb + 1, sizeof(*g->blocks));
@@ -1807,9 +1863,16 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 			}
 			have_pack = true;
 			/* summary and sessions are never members: a summary-only
-			 * read has what it needs without decompressing the pack */
-			if (g->columns & FL_COL_NONE)
+			 * read has what it needs without decompressing the pack,
+			 * unless it asked for a dictionary (FL_COL_NONE with
+			 * column groups) */
+			bool dicts = false;
+			for (int k = 0; k < ND; k++)
+				dicts |= want_dict(g->columns, k);
+			if ((g->columns & FL_COL_NONE) && !dicts) {
+				pack_skipped = true;
 				continue;
+			}
 			r = open_pack(g, &oc, &L);
 			continue;
 		}
@@ -1829,7 +1892,7 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 	}
 	/* a summary-only read of a packed segment does not see the members */
 	if (!r && (incompat & FL_INCOMPAT_LANES) && g->info.event_count && !have_lanes &&
-	    !(have_pack && (g->columns & FL_COL_NONE)))
+	    !pack_skipped)
 		r = fl_set_error(&e, -EBADMSG, toff, "lanes", "missing lanes block");
 	if (!r && g->lane[1].count > g->info.event_count)
 		r = fl_set_error(&e, -EBADMSG, toff, "lanes", "more lane-1 events than events");
@@ -1855,6 +1918,11 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 			r = fl_set_error(&e, -EBADMSG, ts->off, tsname, "bad timestamp unit");
 			break;
 		}
+		uint64_t base = 0;
+		if ((incompat & FL_INCOMPAT_TS_BASE) && fl_get_varint(&p, ts->end, &base)) {
+			r = fl_set_error(&e, -EBADMSG, ts->off, tsname, "bad timestamp base");
+			break;
+		}
 		size_t tl = (size_t)(ts->end - p);
 		if (tl < 1 || p[0] > 8 || (tl - 1) / (p[0] ? p[0] : 1) != L->count * !!p[0] ||
 		    (tl - 1) % (p[0] ? p[0] : 1)) {
@@ -1862,6 +1930,7 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 			break;
 		}
 		L->ts_unit = unit;
+		L->ts_base = base;
 		L->ts_width = p[0];
 		L->ts_planes = p + 1;
 	}
@@ -1910,6 +1979,25 @@ const char *const *fl_segment_hosts(const struct fl_segment *g, size_t *n)
 {
 	*n = g->nhosts;
 	return g->hosts;
+}
+
+const char *const *fl_segment_dict(const struct fl_segment *g, enum fl_dict_id d, const uint32_t **lens,
+				   size_t *n)
+{
+	_Static_assert((int)FL_DICT_HOSTS == (int)D_HOST && (int)FL_DICT_COMMS == (int)D_COMM &&
+			       (int)FL_DICT_PATHS == (int)D_PATH && (int)FL_DICT_ARGVS == (int)D_ARGV &&
+			       (int)FL_DICT_LINES == (int)D_LINE,
+		       "public dictionary ids are the internal ones");
+	if ((unsigned)d >= ND || !g->dict_loaded[d] || !g->d[d].s) {
+		*n = 0;
+		if (lens)
+			*lens = NULL;
+		return NULL;
+	}
+	*n = g->d[d].n;
+	if (lens)
+		*lens = g->d[d].len;
+	return (const char *const *)g->d[d].s;
 }
 
 const char *fl_segment_path_entry(const struct fl_segment *g, const char *path)
@@ -2196,6 +2284,8 @@ int fl_segment_next(struct fl_segment *g, struct fr_event *out)
 		return g->err.code;
 	if (g->columns & FL_COL_NONE)
 		return 0;
+	if (g->columns & FL_COL_SCAN)
+		return -EINVAL;
 	if (g->changes_only) {
 		struct rlane *L = &g->lane[1];
 		return L->done == L->count ? finish_check(g) : next_in_lane(g, L, out);
@@ -2213,4 +2303,257 @@ int fl_segment_next(struct fl_segment *g, struct fr_event *out)
 		if (r != 1 || !(g->columns & FL_COL_CHANGES) || lane_of(out->kind))
 			return r;
 	}
+}
+
+/* ------------------------------------------------- path-only scanning */
+
+/* Dictionary reference of a path entry pointer (entries are laid out in
+ * index order in the dictionary's raw block), or 0. */
+static uint32_t path_ref_of(const struct fl_segment *g, const char *e)
+{
+	const struct rdict *d = &g->d[D_PATH];
+	uint32_t lo = 0, hi = d->n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if ((uintptr_t)d->s[mid] < (uintptr_t)e)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < d->n && d->s[lo] == e ? lo + 1 : 0;
+}
+
+/* A hit within one lane, before its time and ordinal are known. */
+struct lane_hit {
+	uint64_t idx; /* in the lane (or, filtered, among its change events) */
+	uint64_t lane_idx; /* in the lane */
+	uint32_t kind, ref[2];
+};
+struct lane_hits {
+	struct lane_hit *v;
+	size_t n, cap;
+};
+
+static inline int lane_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	if (*p < end && **p < 0x80) {
+		*v = *(*p)++;
+		return 0;
+	}
+	return fl_get_varint(p, end, v);
+}
+
+/* Walk lane l's kind, ev-mask, path and path2 streams; note the events
+ * whose path or path2 reference is one of want[]. A tight loop per lane:
+ * no model, no pid, no times (those come after, for the hits only). */
+static int scan_lane(struct fl_segment *g, int l, const uint32_t *want, size_t nwant, bool filter,
+		     struct lane_hits *out)
+{
+	struct rlane *L = &g->lane[l];
+	const struct rstream *sk = &L->s[S_KIND], *se = &L->s[S_EVMASK];
+	const struct rstream *sp[2] = {&L->s[S_EV0 + EVF_PATH], &L->s[S_EV0 + EVF_PATH2]};
+	const uint8_t *k = sk->raw, *kend = sk->end, *em = se->raw, *emend = se->end;
+	const uint8_t *pp[2] = {sp[0]->raw, sp[1]->raw}, *pend[2] = {sp[0]->end, sp[1]->end};
+	const bool newref = g->info.incompat_flags & FL_INCOMPAT_NEWREF;
+	const uint64_t ndict = g->d[D_PATH].n;
+	uint64_t maxref[2] = {0, 0}, kept = 0;
+	uint32_t ref[KSLOTS][2];
+	memset(ref, 0, sizeof(ref));
+	for (uint64_t i = 0; i < L->count; i++) {
+		uint64_t kind, m;
+		if (lane_varint(&k, kend, &kind) || kind > UINT32_MAX)
+			return fl_set_error(&g->err, -EBADMSG, sk->off, lane_stream_name(l, S_KIND),
+					    "bad kind at event %llu", (unsigned long long)i);
+		if (lane_varint(&em, emend, &m) || (m >> NEV))
+			return fl_set_error(&g->err, -EBADMSG, se->off, lane_stream_name(l, S_EVMASK),
+					    "bad field mask at event %llu", (unsigned long long)i);
+		unsigned slot = kslot((uint32_t)kind);
+		for (uint64_t w = (m >> EVF_PATH) & 3; w; w &= w - 1) {
+			int which = __builtin_ctzll(w);
+			uint64_t x;
+			if (lane_varint(&pp[which], pend[which], &x))
+				return fl_set_error(&g->err, -EBADMSG, sp[which]->off,
+						    lane_stream_name(l, S_EV0 + EVF_PATH + which),
+						    "bad varint at event %llu", (unsigned long long)i);
+			if (newref) {
+				x = x == 1 ? maxref[which] + 1 : x == 2 ? maxref[which] : x ? x - 2 : 0;
+				if (x > maxref[which] && x <= ndict)
+					maxref[which] = x;
+			}
+			if (x > ndict)
+				return fl_set_error(&g->err, -EBADMSG, sp[which]->off,
+						    lane_stream_name(l, S_EV0 + EVF_PATH + which),
+						    "dictionary reference out of range at event %llu",
+						    (unsigned long long)i);
+			ref[slot][which] = (uint32_t)x;
+		}
+		if (filter && !lane_of((uint32_t)kind))
+			continue;
+		uint32_t r0 = ref[slot][0], r1 = ref[slot][1];
+		bool hit = false;
+		for (size_t j = 0; j < nwant; j++)
+			hit |= r0 == want[j] || r1 == want[j];
+		if (hit) {
+			if (out->n == out->cap) {
+				size_t nc = out->cap ? out->cap * 2 : 64;
+				struct lane_hit *v = realloc(out->v, nc * sizeof(*v));
+				if (!v)
+					return -ENOMEM;
+				out->v = v;
+				out->cap = nc;
+			}
+			out->v[out->n++] = (struct lane_hit){kept, i, (uint32_t)kind, {r0, r1}};
+		}
+		kept++;
+	}
+	return 0;
+}
+
+/* Times of lane l's hits: the prefix sums of the tick deltas up to each,
+ * one pass over the planes (plain loops for the common widths). */
+static void lane_hit_times(const struct rlane *L, const struct lane_hits *h, uint64_t *ts)
+{
+	uint64_t tick = L->ts_base, j = 0;
+	const uint8_t *pl = L->ts_planes;
+	for (size_t k = 0; k < h->n; k++) {
+		uint64_t upto = h->v[k].lane_idx + 1;
+		if (L->ts_width == 1) {
+			for (; j < upto; j++)
+				tick += fl_unzz64(pl[j]);
+		} else if (L->ts_width == 2) {
+			for (; j < upto; j++)
+				tick += fl_unzz64((uint64_t)pl[j] | (uint64_t)pl[L->count + j] << 8);
+		} else {
+			for (; j < upto; j++) {
+				uint64_t x = 0;
+				for (unsigned b = 0; b < L->ts_width; b++)
+					x |= (uint64_t)pl[b * L->count + j] << (8 * b);
+				tick += fl_unzz64(x);
+			}
+		}
+		ts[k] = tick * L->ts_unit;
+	}
+}
+
+/* Global ordinals of lane `lane`'s hits (sorted by lane index) from the
+ * lanes selector: the position of the (idx+1)-th event of that lane. */
+static void lane_hit_ordinals(const struct fl_segment *g, int lane, const struct lane_hits *h, uint64_t *ord)
+{
+	uint64_t seen = 0, pos = 0, nbytes = (g->info.event_count + 7) / 8;
+	size_t k = 0;
+	for (uint64_t byte = 0; byte < nbytes && k < h->n; byte++, pos += 8) {
+		uint8_t x = lane ? g->lanesel[byte] : (uint8_t)~g->lanesel[byte];
+		if (!lane && byte == nbytes - 1 && g->info.event_count % 8)
+			x &= (uint8_t)((1u << (g->info.event_count % 8)) - 1);
+		unsigned ones = (unsigned)__builtin_popcount(x);
+		while (k < h->n && h->v[k].idx < seen + ones) {
+			/* the (idx - seen)-th set bit of x */
+			unsigned want = (unsigned)(h->v[k].idx - seen), bit = 0;
+			for (uint8_t y = x;; y &= (uint8_t)(y - 1)) {
+				bit = (unsigned)__builtin_ctz(y);
+				if (!want--)
+					break;
+			}
+			ord[k++] = pos + bit;
+		}
+		seen += ones;
+	}
+}
+
+int fl_segment_find_paths(struct fl_segment *g, const char *const *entries, size_t n,
+			  struct fl_path_hit **hits, size_t *nhits)
+{
+	if (!(g->columns & (FL_COL_PATHS | FL_COL_SCAN)) || (g->columns & FL_COL_NONE))
+		return -EINVAL;
+	if (g->err.code)
+		return g->err.code;
+	uint32_t want[8];
+	size_t nwant = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t r = path_ref_of(g, entries[i]);
+		if (r && nwant == sizeof(want) / sizeof(want[0]))
+			return -E2BIG;
+		if (r)
+			want[nwant++] = r;
+	}
+	/* With FL_COL_CHANGES on a segment without lanes, fl_segment_next
+	 * filters the change kinds out of lane 0: so do the ordinals. */
+	bool filter = (g->columns & FL_COL_CHANGES) && !g->changes_only;
+	struct lane_hits lh[NLANES] = {{0}};
+	uint64_t *ts[NLANES] = {NULL}, *ord[NLANES] = {NULL};
+	struct fl_path_hit *v = NULL;
+	int r = 0;
+	size_t total = 0;
+	for (int l = 0; l < NLANES && !r; l++) {
+		if (!g->lane[l].loaded || !g->lane[l].count || (g->changes_only && !l) || !nwant)
+			continue;
+		if ((r = scan_lane(g, l, want, nwant, filter, &lh[l])) || !lh[l].n)
+			continue;
+		ts[l] = malloc(lh[l].n * sizeof(uint64_t));
+		ord[l] = malloc(lh[l].n * sizeof(uint64_t));
+		if (!ts[l] || !ord[l]) {
+			r = -ENOMEM;
+			break;
+		}
+		lane_hit_times(&g->lane[l], &lh[l], ts[l]);
+		if (g->lanesel && !g->changes_only)
+			lane_hit_ordinals(g, l, &lh[l], ord[l]);
+		else
+			for (size_t k = 0; k < lh[l].n; k++)
+				ord[l][k] = lh[l].v[k].idx;
+		total += lh[l].n;
+	}
+	if (!r && total && !(v = malloc(total * sizeof(*v))))
+		r = -ENOMEM;
+	if (!r) {
+		/* merge the lanes by ordinal */
+		size_t a = 0, b = 0;
+		for (size_t k = 0; k < total; k++) {
+			int l = b >= lh[1].n || (a < lh[0].n && ord[0][a] < ord[1][b]) ? 0 : 1;
+			size_t i = l ? b++ : a++;
+			const struct lane_hit *x = &lh[l].v[i];
+			v[k] = (struct fl_path_hit){
+				.ordinal = ord[l][i],
+				.ts_ns = ts[l][i],
+				.kind = x->kind,
+				.path = x->ref[0] ? g->d[D_PATH].s[x->ref[0] - 1] : NULL,
+				.path2 = x->ref[1] ? g->d[D_PATH].s[x->ref[1] - 1] : NULL,
+			};
+		}
+	}
+	for (int l = 0; l < NLANES; l++) {
+		free(lh[l].v);
+		free(ts[l]);
+		free(ord[l]);
+	}
+	if (r) {
+		free(v);
+		return r;
+	}
+	*hits = v;
+	*nhits = total;
+	return 0;
+}
+
+const char *fl_segment_sole_host(const struct fl_segment *g)
+{
+	if (!(g->columns & (FL_COL_NAMES | FL_COL_SCAN)) || (g->columns & FL_COL_NONE) || g->d[D_HOST].n != 1)
+		return NULL;
+	for (int l = 0; l < NLANES; l++) {
+		const struct rlane *L = &g->lane[l];
+		if (!L->loaded || !L->count || (g->changes_only && l == 0))
+			continue;
+		/* the first event sets the host (every pid's state starts from
+		 * the previous event's context, the first from all zeros) */
+		const uint8_t *p = L->s[S_CTXMASK].raw;
+		uint64_t x;
+		if (fl_get_varint(&p, L->s[S_CTXMASK].end, &x) || !((x >> CTXF_HOST) & 1))
+			return NULL;
+		/* and no event sets it to NULL (reference 0 in both codings) */
+		const struct rstream *h = &L->s[S_CTX0 + CTXF_HOST];
+		for (p = h->raw; p < h->end;)
+			if (fl_get_varint(&p, h->end, &x) || x == 0)
+				return NULL;
+	}
+	return g->d[D_HOST].s[0];
 }

@@ -91,12 +91,18 @@ struct fl_segment;
 #define FL_COL_ARGV   0x08u /* argv argv_len line */
 #define FL_COL_DETAIL 0x10u /* every other kind-specific field */
 #define FL_COL_ALL    0x1fu
-#define FL_COL_NONE   0x100u /* summary only: fl_segment_next returns 0 */
+#define FL_COL_NONE   0x100u /* summary only: fl_segment_next returns 0; with
+				* column groups, their dictionaries too */
 /* Only events of the change kinds (modify, create, delete, rename, link,
  * symlink, mkdir, rmdir, chmod, chown, truncate, listen, unlisten), with
  * the selected columns (all when none is). Segments written with lanes
  * (FORMAT.md 5.6) decode those events alone; older ones are filtered. */
 #define FL_COL_CHANGES 0x200u
+/* Only what fl_segment_find_paths and fl_segment_sole_host read: the
+ * kind, ts, context and field masks, host, path and path2 streams (not
+ * pid) and the paths and hosts dictionaries, besides any group selected;
+ * fl_segment_next then returns -EINVAL. Combines with FL_COL_CHANGES. */
+#define FL_COL_SCAN 0x400u
 /* Those kinds, as a mask of bits (1 << kind): modify (7) .. unlisten (19). */
 #define FL_CHANGE_KINDS (((1ull << 20) - 1) & ~((1ull << 7) - 1))
 
@@ -142,7 +148,8 @@ const struct fl_segment_info *fl_segment_info(const struct fl_segment *seg);
 /* The segment's blocks, for size accounting: the header with the block
  * table ("header"), the summary, each dictionary and each column stream.
  * stored: bytes in the file; raw: after decompression. A pack block is
- * listed as "pack"; when it was decoded (any read but FL_COL_NONE) its
+ * listed as "pack"; when it was decoded (any read but FL_COL_NONE without
+ * column groups) its
  * members follow it under their own names, each with stored = its share
  * of the pack's stored bytes (in proportion to raw sizes: an estimate, the
  * frame has no per-member cost), and the pack's own entry keeps the rest
@@ -170,6 +177,41 @@ const struct fl_session_first *fl_segment_sessions(const struct fl_segment *seg,
  * and exe point into that dictionary, so comparing pointers with this one
  * matches them exactly. Borrowed. */
 const char *fl_segment_path_entry(const struct fl_segment *seg, const char *path);
+/* Events whose path or path2 is one of the n dictionary entries `entries`
+ * (pointers returned by fl_segment_path_entry), found by reading only the
+ * kind, ev-mask, path and path2 streams and the times: several times
+ * faster than fl_segment_next, for queries that need no other field or
+ * that then decode only segments with hits. The segment must have been
+ * opened with FL_COL_PATHS or FL_COL_SCAN (-EINVAL otherwise). Each hit gives the event's
+ * ordinal (its position in fl_segment_next's order under the same
+ * columns: with FL_COL_CHANGES, among the change events), time, kind and
+ * its own path and path2 (either may be the match: a caller that matches
+ * path2 only for some kinds checks the kind). On success *hits (NULL when
+ * *nhits is 0) is malloc'd and the caller frees it; the iteration of
+ * fl_segment_next is not moved. -EBADMSG on malformed streams (details in
+ * fl_segment_error, which then stays set). */
+struct fl_path_hit {
+	uint64_t ordinal;
+	uint64_t ts_ns;
+	uint32_t kind;
+	const char *path, *path2;
+};
+int fl_segment_find_paths(struct fl_segment *seg, const char *const *entries, size_t n,
+			  struct fl_path_hit **hits, size_t *nhits);
+/* The host of every event fl_segment_next would return, when they all have
+ * the same non-NULL one (one hosts dictionary entry, set from the first
+ * event of each lane and never cleared), else NULL. Exact, from the
+ * context-mask and host streams alone: the segment must have been opened
+ * with FL_COL_NAMES or FL_COL_SCAN (NULL otherwise). Borrowed. */
+const char *fl_segment_sole_host(const struct fl_segment *seg);
+/* The entries of one of the segment's dictionaries, in reference order,
+ * with their lengths (lens may be NULL; argvs hold NULs, the others are C
+ * strings), or NULL (and *n = 0) when it was not decoded: paths with
+ * FL_COL_PATHS or FL_COL_NAMES, hosts and comms with FL_COL_NAMES, argvs
+ * and lines with FL_COL_ARGV. Borrowed. */
+enum fl_dict_id { FL_DICT_HOSTS, FL_DICT_COMMS, FL_DICT_PATHS, FL_DICT_ARGVS, FL_DICT_LINES };
+const char *const *fl_segment_dict(const struct fl_segment *seg, enum fl_dict_id d, const uint32_t **lens,
+				   size_t *n);
 /* Sorted distinct pids of the segment's events. Borrowed. */
 const uint32_t *fl_segment_pids(const struct fl_segment *seg, size_t *n);
 /* Distinct non-NULL hosts. Borrowed. */

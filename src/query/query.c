@@ -52,6 +52,7 @@ struct item {
 	bool skipped;
 	int skip_why; /* 1 time, 2 host, 3 kind, 4 path, 5 comm */
 	bool decoded;
+	bool path_scanned; /* read through the path streams alone */
 	char *damage;
 	uint64_t events, events_decoded, bytes, seq;
 	struct fr_event **hits;
@@ -427,23 +428,38 @@ static void set_damage(struct item *it, const char *fmt, const char *why)
 	it->damage = strdup(buf);
 }
 
-static bool kinds_present(const struct fq_probe *p, uint64_t kinds)
+static bool kinds_present(const struct fl_segment_info *in, uint64_t kinds)
 {
 	if (!kinds)
-		return p->event_count > 0;
-	for (int k = 0; k < FQ_KIND_SLOTS; k++)
-		if ((kinds & (1ull << k)) && p->kind_count[k])
+		return in->event_count > 0;
+	for (int k = 0; k < FL_KIND_SLOTS; k++)
+		if ((kinds & (1ull << k)) && in->kind_count[k])
 			return true;
 	return false;
 }
 
-static bool any_dict_match(const struct fq_dict *d, bool (*pred)(const struct fq_filter *, const char *),
-			   const struct fq_filter *f)
+/* Does any entry of dictionary d (decoded by a dictionaries-only open of
+ * buf, FL_COL_NONE | cols) satisfy pred? 1 yes, 0 no, or a negative errno
+ * with the item marked damaged. */
+static int any_dict_match(struct item *it, const void *buf, size_t len, uint32_t cols, enum fl_dict_id d,
+			  bool (*pred)(const struct fq_filter *, const char *), const struct fq_filter *f)
 {
-	for (size_t i = 0; i < d->n; i++)
-		if (pred(f, d->data + d->off[i]))
-			return true;
-	return false;
+	struct fl_read_opts ro = {.columns = FL_COL_NONE | cols, .flags = FL_READ_FAST};
+	struct fl_segment *seg;
+	struct fl_error err = {0};
+	int r = fl_segment_open_ex(buf, len, &ro, &seg, &err);
+	if (r < 0) {
+		char msg[200];
+		set_damage(it, "%s", fl_error_format(&err, msg, sizeof(msg)));
+		return r;
+	}
+	size_t n;
+	const char *const *v = fl_segment_dict(seg, d, NULL, &n);
+	bool any = false;
+	for (size_t i = 0; i < n && !any; i++)
+		any = pred(f, v[i]);
+	fl_segment_free(seg);
+	return any;
 }
 
 static bool comm_pred(const struct fq_filter *f, const char *s)
@@ -451,45 +467,44 @@ static bool comm_pred(const struct fq_filter *f, const char *s)
 	return str_in(f->comms, f->ncomms, s);
 }
 
-/* Decide from the summary and dictionaries: 0 = decode, else skip reason. */
-static int plan(struct runner *R, int fd, struct fq_probe *p, struct item *it)
+/* Decide from the summary (sum, a summary-only open of buf) and the
+ * dictionaries: 0 = decode, else the skip reason, or -1 (damaged). */
+static int plan(struct runner *R, const void *buf, size_t len, const struct fl_segment *sum, struct item *it)
 {
 	struct fq_query *q = R->q;
 	const struct fq_filter *f = &q->f;
-	if (!p->event_count)
+	const struct fl_segment_info *in = fl_segment_info(sum);
+	if (!in->event_count)
 		return 3;
 	if (R->mode == MODE_SESSIONS)
 		return 0;
-	if (f->until_ns && p->ts_min > f->until_ns)
+	if (f->until_ns && in->ts_min > f->until_ns)
 		return 1;
 	if (R->mode == MODE_ARGV)
-		return p->kind_count[FR_EV_EXEC] || p->kind_count[FR_EV_PROC] ? 0 : 3;
-	if (f->since_ns && p->ts_max < f->since_ns)
+		return in->kind_count[FR_EV_EXEC] || in->kind_count[FR_EV_PROC] ? 0 : 3;
+	if (f->since_ns && in->ts_max < f->since_ns)
 		return 1;
 	if (f->nhosts) {
+		size_t nh;
+		const char *const *hosts = fl_segment_hosts(sum, &nh);
 		bool any = false;
-		for (size_t i = 0; i < p->nhosts && !any; i++)
-			any = str_in(f->hosts, f->nhosts, p->hosts[i]);
+		for (size_t i = 0; i < nh && !any; i++)
+			any = str_in(f->hosts, f->nhosts, hosts[i]);
 		if (!any)
 			return 2;
 	}
-	if (!kinds_present(p, q->kinds))
+	if (!kinds_present(in, q->kinds))
 		return 3;
-	const char *why = NULL;
 	if (f->npaths) {
 		bool maybe = false;
 		for (size_t i = 0; i < f->npaths && !maybe; i++)
 			if (f->paths[i].mode == FQ_PATH_EXACT)
-				maybe = fq_probe_may_have_path(p, f->paths[i].pattern);
+				maybe = fl_segment_may_contain_path(sum, f->paths[i].pattern);
 		if (!maybe && !q->path_exact_only) {
-			struct fq_dict d;
-			int r = fq_probe_dict(fd, p, FQ_BLK_PATHS, &d, &why);
-			if (r < 0) {
-				set_damage(it, "%s", why ? why : strerror(-r));
+			int r = any_dict_match(it, buf, len, FL_COL_PATHS, FL_DICT_PATHS, path_patterns, f);
+			if (r < 0)
 				return -1;
-			}
-			maybe = any_dict_match(&d, path_patterns, f);
-			fq_dict_free(&d);
+			maybe = r;
 		}
 		if (!maybe)
 			return 4;
@@ -497,20 +512,15 @@ static int plan(struct runner *R, int fd, struct fq_probe *p, struct item *it)
 	if (f->nexes && q->exes_exact_only) {
 		bool maybe = false;
 		for (size_t i = 0; i < f->nexes && !maybe; i++)
-			maybe = fq_probe_may_have_path(p, f->exes[i]);
+			maybe = fl_segment_may_contain_path(sum, f->exes[i]);
 		if (!maybe)
 			return 4;
 	}
 	if (f->ncomms) {
-		struct fq_dict d;
-		int r = fq_probe_dict(fd, p, FQ_BLK_COMMS, &d, &why);
-		if (r < 0) {
-			set_damage(it, "%s", why ? why : strerror(-r));
+		int r = any_dict_match(it, buf, len, FL_COL_NAMES, FL_DICT_COMMS, comm_pred, f);
+		if (r < 0)
 			return -1;
-		}
-		bool maybe = any_dict_match(&d, comm_pred, f);
-		fq_dict_free(&d);
-		if (!maybe)
+		if (!r)
 			return 5;
 	}
 	return 0;
@@ -624,6 +634,20 @@ static int push_hit(struct item *it, const struct fr_event *ev, size_t *cap)
 	return 0;
 }
 
+/* Can a count be answered from fl_segment_find_paths' hits alone? They
+ * carry kind, time, path and path2; the host too when the segment has one
+ * sole host. Any other filter or grouping needs the decoded events. */
+static bool count_from_path_hits(const struct fq_query *q, enum fq_group by, bool sole_host)
+{
+	const struct fq_filter *f = &q->f;
+	if (f->has_auid || f->has_uid || f->has_ses || f->ncomms || f->nexes || f->argv_sub ||
+	    (f->flags & (FQ_F_OK_ONLY | FQ_F_READS | FQ_F_PERSISTENT)))
+		return false;
+	if (f->nhosts && !sole_host)
+		return false;
+	return by == FQ_BY_PATH || (by == FQ_BY_HOST && sole_host);
+}
+
 static uint32_t mode_columns(struct runner *R)
 {
 	struct fq_query *q = R->q;
@@ -661,6 +685,19 @@ static int sesmap_from_block(struct item *it, const struct fl_segment *seg)
 	return 1;
 }
 
+/* Bytes of the file a summary-only open reads: header, table, summary,
+ * sessions. */
+static uint64_t summary_bytes(const struct fl_segment *sum)
+{
+	size_t n;
+	const struct fl_block_stat *b = fl_segment_blocks(sum, &n);
+	uint64_t t = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(b[i].name, "header") || !strcmp(b[i].name, "summary") || !strcmp(b[i].name, "sessions"))
+			t += b[i].stored;
+	return t;
+}
+
 static void process_item(struct runner *R, struct memo *m, struct item *it)
 {
 	struct fq_query *q = R->q;
@@ -670,32 +707,17 @@ static void process_item(struct runner *R, struct memo *m, struct item *it)
 		return;
 	}
 	struct stat st;
-	struct fq_probe p;
-	const char *why = NULL;
 	void *buf = NULL;
 	size_t mapped = 0;
-	struct fl_segment *seg = NULL;
+	struct fl_segment *seg = NULL, *sum = NULL;
 	uint32_t *idx = NULL;
 	size_t nidx = 0, capidx = 0, caphits = 0;
+	struct fl_error err = {0};
+	int r;
 	if (fstat(fd, &st) < 0) {
 		set_damage(it, "%s", strerror(errno));
 		close(fd);
 		return;
-	}
-	int r = fq_probe_read(fd, (uint64_t)st.st_size, &p, &why);
-	if (r < 0) {
-		set_damage(it, "%s", why ? why : strerror(-r));
-		close(fd);
-		return;
-	}
-	it->seq = p.seq;
-	it->events = p.event_count;
-	int skip = plan(R, fd, &p, it);
-	it->bytes = p.bytes_read;
-	if (skip) {
-		it->skipped = skip > 0;
-		it->skip_why = skip;
-		goto out;
 	}
 	/* Mapped, not read: the decoder touches only the blocks it needs
 	 * (FL_READ_FAST skips the whole-file hash and the other blocks' CRCs;
@@ -706,11 +728,30 @@ static void process_item(struct runner *R, struct memo *m, struct item *it)
 		if (buf == MAP_FAILED) {
 			buf = NULL;
 			set_damage(it, "%s", strerror(errno));
-			goto out;
+			close(fd);
+			return;
 		}
 		mapped = len;
 	}
-	it->bytes += len;
+	close(fd);
+	/* the summary first: most segments of a long log cannot match, and
+	 * it says so from a few KB */
+	struct fl_read_opts sro = {.columns = FL_COL_NONE, .flags = FL_READ_FAST};
+	if ((r = fl_segment_open_ex(buf ? buf : "", len, &sro, &sum, &err)) < 0) {
+		char msg[200];
+		set_damage(it, "%s", fl_error_format(&err, msg, sizeof(msg)));
+		goto out;
+	}
+	it->seq = fl_segment_info(sum)->seq;
+	it->events = fl_segment_info(sum)->event_count;
+	it->bytes = summary_bytes(sum);
+	int skip = plan(R, buf, len, sum, it);
+	if (skip) {
+		it->skipped = skip > 0;
+		it->skip_why = skip;
+		goto out;
+	}
+	it->bytes = len;
 	uint32_t cols = mode_columns(R);
 	if ((R->mode == MODE_EVENTS || R->mode == MODE_COUNT) && q->kinds && !(q->kinds & ~FL_CHANGE_KINDS)) {
 		/* only the change lane; change events carry no argv or line, so
@@ -725,41 +766,35 @@ static void process_item(struct runner *R, struct memo *m, struct item *it)
 	bool want_ses = R->sessions && R->mode == MODE_EVENTS;
 	/* sessions from the segment's sessions block when it has one (a
 	 * summary-sized read), else from every event */
-	struct fl_read_opts ro = {.columns = R->mode == MODE_SESSIONS ? FL_COL_NONE : cols,
-				  .flags = FL_READ_FAST};
-	struct fl_error err = {0};
-	r = fl_segment_open_ex(buf ? buf : "", len, &ro, &seg, &err);
-	if (r < 0) {
-		char msg[200];
-		set_damage(it, "%s", fl_error_format(&err, msg, sizeof(msg)));
-		goto out;
-	}
 	bool ses_done = false;
 	if (R->mode == MODE_SESSIONS || want_ses) {
-		int k = sesmap_from_block(it, seg);
+		int k = sesmap_from_block(it, sum);
 		if (k < 0)
 			goto oom;
 		ses_done = k > 0;
 		if (ses_done)
 			it->has_ses = true;
 	}
-	if (R->mode == MODE_SESSIONS) {
-		if (ses_done)
-			goto out;
-		fl_segment_free(seg);
-		seg = NULL;
-		ro.columns = cols;
-		if ((r = fl_segment_open_ex(buf, len, &ro, &seg, &err)) < 0) {
-			char msg[200];
-			set_damage(it, "%s", fl_error_format(&err, msg, sizeof(msg)));
-			goto out;
-		}
+	if (R->mode == MODE_SESSIONS && ses_done)
+		goto out;
+	/* A count of exact paths that needs no field beyond kind, time, path
+	 * and (the segment's sole) host: the path-scan streams alone. */
+	bool scan_count = R->mode == MODE_COUNT && q->f.npaths && q->path_exact_only &&
+			  count_from_path_hits(q, R->by, true);
+	struct fl_read_opts ro = {.columns = scan_count ? FL_COL_SCAN | (cols & FL_COL_CHANGES) : cols,
+				  .flags = FL_READ_FAST};
+reopen:
+	if ((r = fl_segment_open_ex(buf, len, &ro, &seg, &err)) < 0) {
+		char msg[200];
+		set_damage(it, "%s", fl_error_format(&err, msg, sizeof(msg)));
+		goto out;
 	}
 	/* without a sessions block, a decode of every event builds the map */
 	bool ses_from_events = want_ses && !ses_done && !(cols & FL_COL_CHANGES);
 	it->decoded = true;
 	memo_clear(m);
-	if (q->f.npaths && q->path_exact_only && (cols & (FL_COL_PATHS | FL_COL_NAMES)) && R->mode != MODE_SESSIONS) {
+	if (q->f.npaths && q->path_exact_only && (ro.columns & (FL_COL_PATHS | FL_COL_NAMES | FL_COL_SCAN)) &&
+	    R->mode != MODE_SESSIONS) {
 		/* exact paths: find them in the dictionary once; none there,
 		 * no event of this segment can match */
 		const char **v = realloc(m->exact, q->f.npaths * sizeof(*v));
@@ -775,9 +810,57 @@ static void process_item(struct runner *R, struct memo *m, struct item *it)
 		if (!m->nexact && !ses_from_events && (R->mode == MODE_EVENTS || R->mode == MODE_COUNT))
 			goto out; /* the bloom filter's false positive */
 	}
+	/* Exact paths in the dictionary: find their events from the path
+	 * streams alone (a fraction of a decode). No hit: nothing to decode; a
+	 * count that needs only kind, time, path and host is answered from
+	 * the hits; else decode up to the last hit. */
+	uint64_t last_hit = UINT64_MAX;
+	if (m->exact_set && m->nexact && (ro.columns & (FL_COL_PATHS | FL_COL_SCAN)) && !ses_from_events &&
+	    (R->mode == MODE_EVENTS || R->mode == MODE_COUNT)) {
+		struct fl_path_hit *hits = NULL;
+		size_t nh = 0;
+		r = fl_segment_find_paths(seg, m->exact, m->nexact, &hits, &nh);
+		if (r < 0) {
+			char msg[200];
+			if (fl_segment_error(seg)->code)
+				fl_error_format(fl_segment_error(seg), msg, sizeof(msg));
+			else
+				snprintf(msg, sizeof(msg), "%s", strerror(-r));
+			set_damage(it, "%s", msg);
+			goto out;
+		}
+		it->path_scanned = true;
+		const char *host = R->mode == MODE_COUNT && (ro.columns & (FL_COL_NAMES | FL_COL_SCAN))
+				 ? fl_segment_sole_host(seg) : NULL;
+		if (nh && !(R->mode == MODE_COUNT && count_from_path_hits(q, R->by, host != NULL))) {
+			last_hit = hits[nh - 1].ordinal;
+			free(hits);
+			if (ro.columns & FL_COL_SCAN) {
+				/* hosts vary within the segment: decode after all */
+				fl_segment_free(seg);
+				seg = NULL;
+				ro.columns = cols;
+				goto reopen;
+			}
+		} else {
+			for (size_t i = 0; i < nh; i++) {
+				struct fr_event e = {.ts_ns = hits[i].ts_ns, .kind = hits[i].kind,
+						     .host = host, .path = hits[i].path,
+						     .path2 = hits[i].path2};
+				if (match_event(q, m, &e) &&
+				    agg_add(&it->map, R->by, &e, 1, e.ts_ns, e.ts_ns) < 0) {
+					free(hits);
+					goto oom;
+				}
+			}
+			free(hits);
+			it->decoded = false;
+			goto out;
+		}
+	}
 	struct fr_event ev;
 	uint32_t j = 0;
-	while ((r = fl_segment_next(seg, &ev)) == 1) {
+	while (j <= last_hit && (r = fl_segment_next(seg, &ev)) == 1) {
 		it->events_decoded++;
 		switch (R->mode) {
 		case MODE_SESSIONS:
@@ -870,10 +953,9 @@ oom:
 out:
 	free(idx);
 	fl_segment_free(seg);
+	fl_segment_free(sum);
 	if (mapped)
 		munmap(buf, mapped);
-	fq_probe_free(&p);
-	close(fd);
 }
 
 /* ---------------- the pool ---------------- */
@@ -1093,6 +1175,8 @@ static void account(struct run_state *S, struct item *it)
 	st->bytes_read += it->bytes;
 	if (it->decoded)
 		st->decoded++;
+	if (it->path_scanned)
+		st->path_scanned++;
 	switch (it->skip_why) {
 	case 1: st->skipped_time++; break;
 	case 2: st->skipped_host++; break;

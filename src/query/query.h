@@ -97,6 +97,8 @@ struct fq_stats {
 		 skipped_comm;      /* skipped from the summary/dictionaries */
 	uint64_t decoded;           /* segments whose events were decoded */
 	uint64_t session_scanned;   /* segments decoded only to resolve sessions */
+	uint64_t path_scanned;      /* segments whose path streams were scanned for
+				       exact paths (decoded only when a hit needs it) */
 	uint64_t events;            /* events in all segments */
 	uint64_t events_decoded;
 	uint64_t matched;
@@ -168,6 +170,46 @@ const struct fq_path *fq_persistence_paths(size_t *n);
 struct fq_path fq_path_parse(const char *pattern);
 /* Does the path match the pattern? */
 bool fq_path_match(const struct fq_path *p, const char *path);
+
+/* The services section of what-changed: what was done to services in a
+ * window, read from the events (docs/QUERY.md, "Services"):
+ * - unit files, drop-ins and init scripts created, modified, deleted or
+ *   renamed; enablement links created or removed (*.wants/, *.requires/,
+ *   *.upholds/, /etc/rc?.d/S*), units masked (a link to /dev/null) or
+ *   linked; from successful file changes;
+ * - commands run: systemctl, service, invoke-rc.d, update-rc.d and init.d
+ *   scripts with a verb that changes something (start, restart, enable,
+ *   mask, daemon-reload, ...), with their exit status.
+ * One result per (store, host, process, unit, action): the first event
+ * stands for the rest (count). Results come store by store (the order
+ * given), then by time; at one time, commands before file changes. */
+struct fq_service {
+	const struct fr_event *ev; /* the first event: a file change or the exec
+				      (its argv is the exact command line) */
+	const char *session;       /* as fq_hit */
+	const char *store;
+	const char *unit;          /* normalised ("nginx.service"); NULL for a
+				      command without one (daemon-reload) */
+	const char *action;        /* a file change: created, modified, deleted,
+				      renamed, enabled, disabled, masked, linked;
+				      a command: its verb (start, restart, ...) */
+	bool command;
+	bool exited;               /* command: its exit was seen (up to
+				      FQ_SVC_EXIT_SLACK_NS after until) */
+	int32_t exit_code, exit_signal;
+	uint64_t count;            /* events this result stands for */
+};
+#define FQ_SVC_EXIT_SLACK_NS (600ull * 1000000000ull)
+typedef int (*fq_service_fn)(const struct fq_service *s, void *ctx);
+/* Run the services section over the stores. f gives the window and the
+ * other narrowing filters (hosts, auid, uid, ses, comms, exes, argv_sub);
+ * its kinds, paths and flags are the section's own and are ignored. o's
+ * limit caps the results; its progress is not called. damage (may be NULL)
+ * is called once per damaged segment. Results are collected first (the
+ * scan makes several passes), then fn is called in order; st (may be NULL)
+ * sums the passes. Returns 0, fn's non-zero return, or a negative errno. */
+int fq_services(const struct fq_filter *f, const char *const *stores, size_t nstores, const struct fq_opts *o,
+		fq_damage_fn damage, void *damage_ctx, fq_service_fn fn, void *ctx, struct fq_stats *st);
 
 /* "HOST-SES-START" into buf; returns buf. */
 const char *fq_session_id(const char *host, uint32_t ses, uint64_t start_ns, char *buf, size_t len);

@@ -10,7 +10,9 @@
 #include "flightlog/flightlog.h"
 #include "flightlog/fl_internal.h"
 #include "query/query.h"
+#include "query/fq_internal.h"
 
+#include <errno.h>
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,9 +223,351 @@ static void check(const char *desc, const struct fq_filter *f, uint64_t want_ski
 	free(got);
 }
 
+/* ---- services: unit names, files and command lines ---- */
+
+static bool unit_is(const char *in, size_t len, const char *want)
+{
+	char buf[FQ_UNIT_NAME_MAX + 1];
+	int r = fq_unit_name(in, len, buf, sizeof(buf));
+	if (!want)
+		return r < 0;
+	if (r < 0 || strcmp(buf, want)) {
+		printf("#   %s -> %d %s (want %s)\n", in, r, r < 0 ? "" : buf, want);
+		return false;
+	}
+	return (size_t)r == strlen(want);
+}
+
+static bool file_is(uint32_t kind, const char *path, const char *path2, const char *unit, const char *action)
+{
+	char u[FQ_UNIT_NAME_MAX + 1];
+	const char *a = NULL;
+	int r = fq_svc_classify_file(kind, path, path2, &a, u, sizeof(u));
+	if (!unit)
+		return r == 0;
+	if (r != 1 || strcmp(u, unit) || strcmp(a, action)) {
+		printf("#   %s -> %d %s %s\n", path, r, r == 1 ? u : "", r == 1 ? a : "");
+		return false;
+	}
+	return true;
+}
+
+/* argv given as "a|b|c" ('|' separates), exe may be NULL; the units point
+ * into a static blob, valid until the next call */
+static int cmd_of(const char *exe, const char *args, struct fq_svc_cmd *c)
+{
+	static char blob[512];
+	size_t n = strlen(args);
+	memcpy(blob, args, n + 1);
+	for (size_t i = 0; i < n; i++)
+		if (blob[i] == '|')
+			blob[i] = 0;
+	return fq_svc_classify_cmd(exe, blob, (uint32_t)(n + 1), c);
+}
+
+static bool cmd_is(const char *exe, const char *args, const char *verb, const char *units)
+{
+	struct fq_svc_cmd c;
+	memset(&c, 0x5a, sizeof(c));
+	int r = cmd_of(exe, args, &c);
+	if (!verb)
+		return r == 0;
+	char got[512] = "";
+	for (size_t i = 0; r == 1 && i < c.nunits; i++) {
+		if (i)
+			strcat(got, ",");
+		strncat(got, c.unit[i], c.unit_len[i]);
+	}
+	if (r != 1 || strcmp(c.verb, verb) || strcmp(got, units)) {
+		printf("#   %s -> %d %s [%s]\n", args, r, r == 1 ? c.verb : "", got);
+		return false;
+	}
+	return true;
+}
+
+static void test_services(void)
+{
+	/* names */
+	ok(unit_is("nginx", 5, "nginx.service") && unit_is("nginx.service", 13, "nginx.service"),
+	   "nginx and nginx.service are one unit");
+	ok(unit_is("foo.socket", 10, "foo.socket") && unit_is("x.timer", 7, "x.timer") &&
+	   unit_is("multi-user.target", 17, "multi-user.target"), "a unit's type is kept");
+	ok(unit_is("getty@tty1", 10, "getty@tty1.service") && unit_is("getty@.service", 14, "getty@.service"),
+	   "instances and templates");
+	ok(unit_is("/etc/systemd/system/foo.service", 31, "foo.service"), "the path of a unit file: its name");
+	ok(unit_is("/dev/sda", 8, NULL) && unit_is("a/b", 3, NULL), "other paths are not guessed");
+	ok(unit_is("ngin*", 5, "ngin*"), "a glob gets no type");
+	ok(unit_is("", 0, NULL) && unit_is(NULL, 0, NULL) && unit_is("--now", 5, NULL) && unit_is(".service", 8, NULL),
+	   "empty, an option, no name: -EINVAL");
+	ok(unit_is("a b\xff\x01", 5, "a\\x20b\\xff\\x01.service"),
+	   "bytes outside the unit alphabet (space, non-UTF-8, control) escaped as \\xNN");
+	ok(unit_is("x\0yz", 4, "x.service"), "a NUL ends the name");
+	char longname[400];
+	memset(longname, 'a', sizeof(longname));
+	ok(unit_is(longname, 248, NULL) && unit_is(longname, 400, NULL),
+	   "longer than 255 with its type: -ENAMETOOLONG");
+	{
+		char want[256];
+		memset(want, 'a', 247);
+		memcpy(want + 247, ".service", 9);
+		ok(unit_is(longname, 247, want), "255 exactly is a name");
+	}
+	char small[8];
+	ok(fq_unit_name("nginx", 5, small, sizeof(small)) == -ENAMETOOLONG, "a small buffer: -ENAMETOOLONG");
+	char escaped[400];
+	memset(escaped, 0xff, 100);
+	ok(unit_is(escaped, 100, NULL), "100 non-UTF-8 bytes escape past the limit");
+
+	/* file changes */
+	ok(file_is(FR_EV_CREATE, "/etc/systemd/system/x.service", NULL, "x.service", "created") &&
+	   file_is(FR_EV_MODIFY, "/lib/systemd/system/x.service", NULL, "x.service", "modified") &&
+	   file_is(FR_EV_TRUNCATE, "/usr/lib/systemd/system/x.socket", NULL, "x.socket", "modified") &&
+	   file_is(FR_EV_DELETE, "/run/systemd/system/x.timer", NULL, "x.timer", "deleted"),
+	   "unit files created, modified, deleted in each unit directory");
+	ok(file_is(FR_EV_CREATE, "/home/al/.config/systemd/user/u.service", NULL, "u.service", "created") &&
+	   file_is(FR_EV_CREATE, "/etc/systemd/user/u.service", NULL, "u.service", "created"), "user units");
+	ok(file_is(FR_EV_SYMLINK, "/etc/systemd/system/multi-user.target.wants/x.service",
+		   "/etc/systemd/system/x.service", "x.service", "enabled") &&
+	   file_is(FR_EV_DELETE, "/etc/systemd/system/sockets.target.requires/x.socket", NULL, "x.socket", "disabled"),
+	   "a link in .wants/ or .requires/: enabled; removed: disabled");
+	ok(file_is(FR_EV_SYMLINK, "/etc/systemd/system/x.service", "/dev/null", "x.service", "masked") &&
+	   file_is(FR_EV_SYMLINK, "/etc/systemd/system/sshd.service", "/lib/systemd/system/ssh.service", "sshd.service",
+		   "linked"), "a link to /dev/null masks; another link is an alias");
+	ok(file_is(FR_EV_CREATE, "/etc/systemd/system/x.service.d/override.conf", NULL, "x.service", "modified") &&
+	   file_is(FR_EV_DELETE, "/etc/systemd/system/x.service.d/override.conf", NULL, "x.service", "modified"),
+	   "a drop-in modifies its unit");
+	ok(file_is(FR_EV_RENAME, "/etc/systemd/system/.#x.service", "/etc/systemd/system/x.service", "x.service",
+		   "modified") &&
+	   file_is(FR_EV_RENAME, "/etc/systemd/system/a.service", "/etc/systemd/system/b.service", "a.service",
+		   "renamed") &&
+	   file_is(FR_EV_RENAME, "/etc/systemd/system/a.service", "/root/a.service", "a.service", "renamed") &&
+	   file_is(FR_EV_LINK, "/root/a.service", "/etc/systemd/system/a.service", "a.service", "created"),
+	   "renames: saved over, renamed, moved away; a hard link creates");
+	ok(file_is(FR_EV_CREATE, "/etc/init.d/nginx", NULL, "nginx.service", "created") &&
+	   file_is(FR_EV_MODIFY, "/etc/init.d/hwclock.sh", NULL, "hwclock.service", "modified") &&
+	   file_is(FR_EV_DELETE, "/etc/rc.d/init.d/httpd", NULL, "httpd.service", "deleted"),
+	   "init scripts: the unit the sysv generator would name");
+	ok(file_is(FR_EV_SYMLINK, "/etc/rc2.d/S01nginx", "../init.d/nginx", "nginx.service", "enabled") &&
+	   file_is(FR_EV_DELETE, "/etc/rc5.d/S20nginx", NULL, "nginx.service", "disabled") &&
+	   file_is(FR_EV_SYMLINK, "/etc/rc0.d/K01nginx", "../init.d/nginx", NULL, NULL) &&
+	   file_is(FR_EV_SYMLINK, "/etc/rc.d/rc3.d/S10httpd", "../init.d/httpd", "httpd.service", "enabled"),
+	   "rc links: S links enable, K links are not enablement");
+	ok(file_is(FR_EV_CREATE, "/etc/systemd/system/sedAbC12", NULL, NULL, NULL) &&
+	   file_is(FR_EV_CREATE, "/etc/systemd/system/a/b/c.service", NULL, NULL, NULL) &&
+	   file_is(FR_EV_OPEN, "/etc/systemd/system/x.service", NULL, NULL, NULL) &&
+	   file_is(FR_EV_CREATE, "/etc/init.d/.depend.start", NULL, NULL, NULL) &&
+	   file_is(FR_EV_CREATE, "/etc/systemd/system/multi-user.target.wants/", NULL, NULL, NULL) &&
+	   file_is(FR_EV_CREATE, "/etc/nginx/nginx.conf", NULL, NULL, NULL) &&
+	   file_is(FR_EV_SYMLINK, "/etc/rc7.d/S01x", "../init.d/x", NULL, NULL) &&
+	   file_is(FR_EV_CREATE, "/etc/rc.local", NULL, NULL, NULL) &&
+	   file_is(FR_EV_CREATE, NULL, NULL, NULL, NULL) && file_is(FR_EV_RENAME, NULL, NULL, NULL, NULL) &&
+	   file_is(FR_EV_MODIFY, "/etc/systemd/system/multi-user.target.wants/x.service", NULL, NULL, NULL),
+	   "not a service change: temporary names, deeper paths, reads, dotfiles, other files, no path");
+	ok(file_is(FR_EV_CREATE, "/etc/systemd/system/b\xe9" "d\x01.service", NULL, "b\\xe9d\\x01.service", "created"),
+	   "a unit file with non-UTF-8 and control bytes: escaped");
+	char u[8];
+	const char *a;
+	ok(fq_svc_classify_file(FR_EV_CREATE, "/etc/systemd/system/long-name.service", NULL, &a, u, sizeof(u)) ==
+	   -ENAMETOOLONG, "a small unit buffer: -ENAMETOOLONG");
+
+	/* commands */
+	ok(cmd_is("/usr/bin/systemctl", "systemctl|restart|nginx", "restart", "nginx") &&
+	   cmd_is("/usr/bin/systemctl", "systemctl|--root=/|enable|--now|a|b.socket", "enable", "a,b.socket") &&
+	   cmd_is("/usr/bin/systemctl", "systemctl|--root|/|mask|x", "mask", "x") &&
+	   cmd_is("/usr/bin/systemctl", "systemctl|-s|KILL|kill|x", "kill", "x") &&
+	   cmd_is("/usr/bin/systemctl", "systemctl|-q|stop|--|-weird", "stop", "-weird") &&
+	   cmd_is("/usr/bin/systemctl", "systemctl|daemon-reload", "daemon-reload", "") &&
+	   cmd_is("/usr/bin/systemctl", "systemctl|set-property|x|CPUQuota=5%", "set-property", "x"),
+	   "systemctl: verbs, options with values, --, verbs without units");
+	ok(cmd_is("/usr/bin/systemctl", "systemctl|status|nginx", NULL, NULL) &&
+	   cmd_is("/usr/bin/systemctl", "systemctl", NULL, NULL) &&
+	   cmd_is("/usr/bin/systemctl", "systemctl|--type|service|list-units", NULL, NULL) &&
+	   cmd_is("/usr/bin/systemctl", "systemctl|is-active|--quiet|x", NULL, NULL),
+	   "systemctl: read-only verbs and no verb are no change");
+	ok(cmd_is("/usr/bin/dash", "service|nginx|restart", "restart", "nginx") &&
+	   cmd_is(NULL, "service|nginx|--full-restart", "restart", "nginx") &&
+	   cmd_is(NULL, "service|nginx|status", NULL, NULL) && cmd_is(NULL, "service|--status-all", NULL, NULL) &&
+	   cmd_is(NULL, "service|nginx", NULL, NULL),
+	   "service NAME ACTION (a script: argv[0] names it); status is no change");
+	ok(cmd_is(NULL, "invoke-rc.d|--quiet|--force|nginx|reload", "reload", "nginx") &&
+	   cmd_is("/usr/bin/perl", "update-rc.d|-f|nginx|remove", "remove", "nginx") &&
+	   cmd_is(NULL, "update-rc.d|nginx|defaults", "defaults", "nginx") &&
+	   cmd_is("/usr/bin/dash", "/etc/init.d/nginx|stop", "stop", "nginx") &&
+	   cmd_is("/usr/bin/dash", "/etc/init.d/nginx|status", NULL, NULL),
+	   "invoke-rc.d, update-rc.d, init scripts");
+	ok(cmd_is("/usr/bin/sudo", "sudo|systemctl|restart|x", NULL, NULL) &&
+	   cmd_is("/usr/bin/vim", "vim|/etc/systemd/system/x.service", NULL, NULL) &&
+	   cmd_is("/usr/bin/systemctl", "", NULL, NULL),
+	   "other programs (sudo: its child is the command), empty argv: no command");
+	struct fq_svc_cmd c;
+	ok(fq_svc_classify_cmd("/usr/bin/systemctl", NULL, 0, &c) == 0, "NULL argv: no command");
+	/* a very long command line: 1000 units, each 300 bytes */
+	size_t cap = 20 + 1000 * 301;
+	char *blob = malloc(cap);
+	size_t n = 0;
+	memcpy(blob, "systemctl\0restart\0", 18);
+	n = 18;
+	for (int i = 0; i < 1000; i++) {
+		memset(blob + n, 'a' + i % 26, 300);
+		n += 300;
+		blob[n++] = 0;
+	}
+	int r = fq_svc_classify_cmd("/usr/bin/systemctl", blob, (uint32_t)n, &c);
+	char ub[FQ_UNIT_NAME_MAX + 1];
+	ok(r == 1 && c.nunits == FQ_SVC_MAX_UNITS && c.more && c.unit_len[0] == 300 &&
+	   fq_unit_name(c.unit[0], c.unit_len[0], ub, sizeof(ub)) == -ENAMETOOLONG,
+	   "1000 arguments of 300 bytes: the first units kept, `more` set, each name too long");
+	/* truncated blob: the last argument without its NUL */
+	r = fq_svc_classify_cmd("/usr/bin/systemctl", "systemctl\0start\0ngi", 19, &c);
+	ok(r == 1 && c.nunits == 1 && c.unit_len[0] == 3 && !memcmp(c.unit[0], "ngi", 3),
+	   "a truncated last argument is read up to the end of the blob");
+	r = cmd_of("/usr/bin/systemctl", "systemctl|restart|ng\xffinx\x1b", &c);
+	ok(r == 1 && c.nunits == 1 && fq_unit_name(c.unit[0], c.unit_len[0], ub, sizeof(ub)) > 0 &&
+	   !strcmp(ub, "ng\\xffinx\\x1b.service"), "non-UTF-8 unit argument: escaped name");
+	ok(cmd_is("/usr/bin/systemctl", "systemctl|re\xffstart|x", NULL, NULL), "a non-UTF-8 verb is no verb");
+	free(blob);
+	size_t np;
+	ok(fq_svc_paths(&np) && np >= 10, "the section's file patterns");
+}
+
+/* fq_services over a written store: a command's exit matched across
+ * segments, folding, a temporary file renamed over a unit, order, --comm,
+ * the limit, two stores, and a store that cannot be opened. */
+struct svc_list {
+	char line[64][200];
+	size_t n;
+};
+
+static int svc_collect(const struct fq_service *s, void *ctx)
+{
+	struct svc_list *l = ctx;
+	if (l->n < 64)
+		snprintf(l->line[l->n++], 200, "%s %s %s pid=%u n=%llu %s%d", s->store[strlen(s->store) - 1] == 'b' ? "B" : "A",
+			 s->action, s->unit ? s->unit : "-", s->ev->pid, (unsigned long long)s->count,
+			 !s->command ? "file" : !s->exited ? "noexit" : s->exit_signal ? "sig=" : "exit=",
+			 !s->command || !s->exited ? 0 : s->exit_signal ? s->exit_signal : s->exit_code);
+	return 0;
+}
+
+static void svc_store(const char *d, int variant)
+{
+	struct fl_store *st;
+	struct fl_writer *w;
+	struct fl_writer_opts wo = {.level = 1};
+	if (fl_store_open(d, &st) < 0 || fl_writer_new(&wo, &w) < 0)
+		abort();
+	static const char a_enable[] = "systemctl\0enable\0nginx";
+	static const char a_restart[] = "systemctl\0restart\0a\0b.socket";
+	static const char a_status[] = "systemctl\0status\0nginx";
+	static const char a_script[] = "/etc/init.d/foo\0stop";
+	uint64_t t = 2000000000000ull;
+	struct fr_event ev[] = {
+		/* 0: filler so that segments hold something else too */
+		{.kind = FR_EV_OPEN, .pid = 9, .comm = "cat", .path = "/etc/hosts"},
+		{.kind = FR_EV_EXEC, .pid = 10, .comm = "systemctl", .path = "/usr/bin/systemctl", .argv = a_enable,
+		 .argv_len = sizeof(a_enable)},
+		{.kind = FR_EV_SYMLINK, .pid = 10, .comm = "systemctl",
+		 .path = "/etc/systemd/system/multi-user.target.wants/nginx.service",
+		 .path2 = "/lib/systemd/system/nginx.service"},
+		{.kind = FR_EV_SYMLINK, .pid = 10, .comm = "systemctl",
+		 .path = "/etc/systemd/system/sockets.target.wants/nginx.service", .path2 = "x"},
+		{.kind = FR_EV_EXEC, .pid = 11, .comm = "systemctl", .path = "/usr/bin/systemctl", .argv = a_status,
+		 .argv_len = sizeof(a_status)},
+		{.kind = FR_EV_EXIT, .pid = 11, .comm = "systemctl"},
+		{.kind = FR_EV_EXEC, .pid = 12, .comm = "systemctl", .path = "/usr/bin/systemctl", .argv = a_restart,
+		 .argv_len = sizeof(a_restart)},
+		/* a segment boundary falls here: exits in the next segment */
+		{.kind = FR_EV_EXIT, .pid = 10, .comm = "systemctl"},
+		{.kind = FR_EV_EXIT, .pid = 12, .comm = "systemctl", .code = 3},
+		{.kind = FR_EV_CREATE, .pid = 13, .comm = "sed", .path = "/etc/systemd/system/sedX1"},
+		{.kind = FR_EV_RENAME, .pid = 13, .comm = "sed", .path = "/etc/systemd/system/sedX1",
+		 .path2 = "/etc/systemd/system/nginx.service"},
+		{.kind = FR_EV_CREATE, .pid = 14, .comm = "sed", .path = "/etc/init.d/sedY2"},
+		{.kind = FR_EV_RENAME, .pid = 14, .comm = "sed", .path = "/etc/init.d/sedY2", .path2 = "/etc/init.d/foo"},
+		{.kind = FR_EV_EXEC, .pid = 15, .comm = "foo", .path = "/usr/bin/dash", .argv = a_script,
+		 .argv_len = sizeof(a_script)},
+		{.kind = FR_EV_OPEN, .pid = 15, .comm = "foo", .path = "/etc/init.d/foo"},
+		{.kind = FR_EV_DELETE, .pid = 16, .comm = "rm", .path = "/etc/systemd/system/nginx.service", .error = 2},
+		{.kind = FR_EV_EXIT, .pid = 15, .comm = "foo", .signal = 9},
+	};
+	size_t n = sizeof(ev) / sizeof(ev[0]);
+	for (size_t i = 0; i < n; i++) {
+		ev[i].ts_ns = t + i * 1000000ull + (variant ? 500000000ull : 0);
+		ev[i].tid = ev[i].pid;
+		ev[i].pstart_ns = 77;
+		ev[i].host = variant ? "hb" : "ha";
+		ev[i].auid = 1000;
+		ev[i].ses = 3;
+		if (fl_writer_add(w, &ev[i]) < 0)
+			abort();
+		if ((i == 6 || i == n - 1) && fl_store_append(st, w, NULL) < 0)
+			abort();
+	}
+	fl_writer_free(w);
+	fl_store_close(st);
+}
+
+static void test_services_run(void)
+{
+	char da[300], db[300];
+	snprintf(da, sizeof(da), "%s-svca", dir);
+	snprintf(db, sizeof(db), "%s-svcb", dir);
+	svc_store(da, 0);
+	svc_store(db, 1);
+	const char *stores[] = {da, db};
+	struct svc_list *l = calloc(1, sizeof(*l));
+	struct fq_filter f = {0};
+	struct fq_stats st;
+	for (unsigned threads = 1; threads <= 3; threads += 2) {
+		l->n = 0;
+		struct fq_opts o = {.threads = threads, .flags = FQ_O_SESSIONS};
+		int r = fq_services(&f, stores, 2, &o, NULL, NULL, svc_collect, l, &st);
+		static const char *const want[] = {
+			"A enable nginx.service pid=10 n=1 exit=0",
+			"A enabled nginx.service pid=10 n=2 file0",
+			"A restart a.service pid=12 n=1 exit=3",
+			"A restart b.socket pid=12 n=1 exit=3",
+			"A modified nginx.service pid=13 n=1 file0",
+			"A modified foo.service pid=14 n=1 file0",
+			"A stop foo.service pid=15 n=1 sig=9",
+		};
+		bool same = r == 0 && l->n == 14;
+		for (size_t i = 0; same && i < 7; i++)
+			same = !strcmp(l->line[i], want[i]) && l->line[i + 7][0] == 'B' && !strcmp(l->line[i + 7] + 1, want[i] + 1);
+		ok(same, "fq_services (%u threads): commands with their exits (across segments, a script's found by "
+		   "its comm, killed), links folded, temporary files dropped, store by store in time order", threads);
+		for (size_t i = 0; (!same || getenv("VERBOSE")) && i < l->n; i++)
+			printf("#   %s\n", l->line[i]);
+	}
+	ok(st.matched == 14 && st.skipped_comm + st.skipped_path + st.skipped_kind > 0,
+	   "stats: 14 results, segments skipped by their dictionaries");
+	const char *cm[] = {"sed"};
+	f.comms = cm;
+	f.ncomms = 1;
+	l->n = 0;
+	int r = fq_services(&f, stores, 2, &(struct fq_opts){.limit = 3}, NULL, NULL, svc_collect, l, NULL);
+	ok(r == 0 && l->n == 3 && strstr(l->line[0], "A modified nginx.service pid=13") &&
+	   strstr(l->line[2], "B modified nginx.service pid=13"), "--comm narrows the section, the limit caps it");
+	f = (struct fq_filter){.since_ns = 2000000000000ull + 7000000ull, .until_ns = 2000000000000ull + 20000000ull};
+	l->n = 0;
+	r = fq_services(&f, stores, 1, NULL, NULL, NULL, svc_collect, l, NULL);
+	ok(r == 0 && l->n == 3 && strstr(l->line[0], "modified nginx.service"),
+	   "a window: only the changes inside it (exits after it matched to nothing)");
+	const char *bad[] = {"/nonexistent/store"};
+	ok(fq_services(&f, bad, 1, NULL, NULL, NULL, svc_collect, l, NULL) < 0, "a missing store is an error");
+	ok(fq_services(&f, stores, 1, NULL, NULL, NULL, NULL, l, NULL) == -EINVAL, "no callback: -EINVAL");
+	free(l);
+	char cmd[700];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", da, db);
+	if (!getenv("KEEP") && system(cmd) != 0)
+		printf("# could not remove the services stores\n");
+}
+
 int main(void)
 {
+	test_services();
 	make_store();
+	test_services_run();
 	struct fq_filter f = {0};
 	check("no filter", &f, 0);
 
