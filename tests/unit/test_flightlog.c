@@ -409,6 +409,22 @@ static void test_pack_blocks(void)
 		stored += bs[i].stored;
 	ok(nb >= 3 && nb <= 6 && stored == len, "summary-only: %zu blocks listed (header, summary, sessions, pack, ...)",
 	   nb);
+	size_t np = 1;
+	ok(fl_segment_dict(s, FL_DICT_PATHS, NULL, &np) == NULL && np == 0, "... and no dictionary");
+	fl_segment_free(s);
+	/* summary and dictionaries (what the query reads first): the paths
+	 * dictionary comes from the pack */
+	o.columns = FL_COL_NONE | FL_COL_PATHS;
+	o.flags = FL_READ_FAST;
+	s = NULL;
+	int r = fl_segment_open_ex(buf, len, &o, &s, NULL);
+	const char *const *pe = r ? NULL : fl_segment_dict(s, FL_DICT_PATHS, NULL, &np);
+	bool in_pack = false;
+	bs = r ? NULL : fl_segment_blocks(s, &nb);
+	for (size_t i = 0; bs && i < nb; i++)
+		in_pack |= !strcmp(bs[i].name, "paths") && bs[i].raw < FL_PACK_MAX_DEFAULT;
+	ok(!r && pe && np > 10 && in_pack && fl_segment_path_entry(s, "/usr/include/stdio.h"),
+	   "summary-only with FL_COL_PATHS: the paths dictionary (%zu entries) from the pack", np);
 	fl_segment_free(s);
 	free(buf);
 
