@@ -58,6 +58,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	decode(data, size, FL_COL_ALL);
 	decode(data, size, FL_COL_PATHS);
 	decode(data, size, FL_COL_PATHS | FL_COL_NAMES | FL_COL_CHANGES);
+	/* summary and dictionaries only (the query's first look): in a packed
+	 * segment this decodes the pack without the event streams */
+	decode(data, size, FL_COL_NONE | FL_COL_PATHS | FL_COL_NAMES);
 	struct fl_writer *w;
 	if (!fl_writer_new(NULL, &w)) {
 		struct fl_journal_recovery rec;
