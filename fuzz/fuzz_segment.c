@@ -11,11 +11,11 @@
 
 #include "flightlog/flightlog.h"
 
-static void decode(const uint8_t *data, size_t size, uint32_t columns)
+static void decode_ex(const uint8_t *data, size_t size, uint32_t columns, uint32_t flags)
 {
 	struct fl_segment *s;
 	struct fl_error err;
-	struct fl_read_opts o = {.columns = columns};
+	struct fl_read_opts o = {.columns = columns, .flags = flags};
 	if (fl_segment_open_ex(data, size, &o, &s, &err))
 		return;
 	struct fr_event ev;
@@ -53,11 +53,19 @@ static void decode(const uint8_t *data, size_t size, uint32_t columns)
 	fl_segment_free(s);
 }
 
+static void decode(const uint8_t *data, size_t size, uint32_t columns)
+{
+	decode_ex(data, size, columns, 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	decode(data, size, FL_COL_ALL);
 	decode(data, size, FL_COL_PATHS);
 	decode(data, size, FL_COL_PATHS | FL_COL_NAMES | FL_COL_CHANGES);
+	/* the query's second open: blocks' CRCs only, no summary */
+	decode_ex(data, size, FL_COL_ALL | FL_COL_CHANGES, FL_READ_FAST | FL_READ_NO_SUMMARY);
+	decode_ex(data, size, FL_COL_SCAN, FL_READ_FAST | FL_READ_NO_SUMMARY);
 	/* summary and dictionaries only (the query's first look): in a packed
 	 * segment this decodes the pack without the event streams */
 	decode(data, size, FL_COL_NONE | FL_COL_PATHS | FL_COL_NAMES);

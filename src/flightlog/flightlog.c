@@ -1168,6 +1168,7 @@ struct fl_segment {
 	size_t nsessions;
 	bool have_sessions;
 	bool changes_only;            /* FL_COL_CHANGES: lane 1 alone */
+	bool no_summary;              /* FL_READ_NO_SUMMARY: not read */
 	bool all_ctx;                 /* every context column is decoded */
 	/* iteration */
 	uint64_t done;
@@ -1538,7 +1539,8 @@ struct open_ctx {
 	struct fl_error *e;
 	ZSTD_DCtx *dctx;
 	uint32_t nb;         /* table entries */
-	bool have_summary, have_lanes, seen_dict[ND], seen_stream[NLANES][NSTREAMS];
+	bool no_summary;     /* FL_READ_NO_SUMMARY */
+	bool have_summary, have_lanes, have_sessions, seen_dict[ND], seen_stream[NLANES][NSTREAMS];
 };
 
 /* A table block's content (load_block), or a copy of a pack member's, with
@@ -1576,14 +1578,19 @@ static int use_block(struct fl_segment *g, struct open_ctx *c, const struct lblk
 		if (c->have_summary)
 			return fl_set_error(e, -EBADMSG, L->doff, name, "duplicate block");
 		c->have_summary = true;
+		if (c->no_summary)
+			return 0;
 		if (!(r = load_lblk(c, L, &raw, &rawlen)))
 			r = parse_summary(g, raw, rawlen, L->offset, e);
 		free(raw);
 		return r;
 	}
 	if (L->type == BLK_SESSIONS) {
-		if (g->have_sessions)
+		if (c->have_sessions)
 			return fl_set_error(e, -EBADMSG, L->doff, name, "duplicate block");
+		c->have_sessions = true;
+		if (c->no_summary)
+			return 0; /* its host references need the summary */
 		g->have_sessions = true;
 		if (!(r = load_lblk(c, L, &raw, &rawlen)))
 			r = parse_sessions(g, raw, rawlen, L->items, L->offset, e);
@@ -1823,7 +1830,9 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 		fl_sha256(buf, len, g->info.hash);
 	ZSTD_DCtx *dctx = ZSTD_createDCtx(); /* NULL: ZSTD_decompress makes its own */
 
-	struct open_ctx oc = {.buf = buf, .incompat = incompat, .fast = fast, .e = &e, .dctx = dctx, .nb = nb};
+	struct open_ctx oc = {.buf = buf, .incompat = incompat, .fast = fast, .e = &e, .dctx = dctx, .nb = nb,
+			      .no_summary = opts && (opts->flags & FL_READ_NO_SUMMARY)};
+	g->no_summary = oc.no_summary;
 	const uint64_t table_end = toff + tlen;
 	bool have_pack = false, pack_skipped = false;
 	/* nb is bounded by the file's size (checked above); pack members are
@@ -2017,6 +2026,8 @@ bool fl_segment_may_contain_path(const struct fl_segment *g, const char *path)
 	if (g->dict_loaded[D_PATH])
 		return fl_segment_path_entry(g, path) != NULL;
 	size_t n = strlen(path);
+	if (g->no_summary)
+		return true; /* no filter read: maybe */
 	if (!g->bloom_m)
 		return false;
 	return bloom_has(g->bloom, g->bloom_m, g->bloom_k, path, n);
@@ -2137,7 +2148,7 @@ static int finish_check(struct fl_segment *g)
 	bool all = !g->changes_only;
 	if (all && g->info.event_count && (g->seen_min != g->info.ts_min || g->seen_max != g->info.ts_max))
 		return fl_set_error(&g->err, -EBADMSG, 0, "summary", "time range disagrees with events");
-	for (int k = 0; k <= KSLOTS; k++)
+	for (int k = 0; k <= KSLOTS && !g->no_summary; k++)
 		if ((all || (k < KSLOTS && lane_of((uint32_t)k))) &&
 		    g->seen_kind[k] != (k < KSLOTS ? g->info.kind_count[k] : g->info.other_kind_count))
 			return fl_set_error(&g->err, -EBADMSG, 0, "summary",

@@ -113,6 +113,13 @@ struct fl_read_opts {
 /* For queries: do not hash the file (fl_segment_info's hash is then all
  * zero) and check the CRC of only the blocks that are decoded. */
 #define FL_READ_FAST 0x1u
+/* The caller read the summary (and sessions) in an earlier open of the
+ * same bytes: do not decompress or parse them again. fl_segment_info then
+ * has the header's counts and times but no per-kind counts,
+ * fl_segment_pids / _hosts / _sessions are empty, fl_segment_may_contain_path
+ * says "maybe" (unless the paths dictionary was decoded), and the end of
+ * the iteration does not cross-check the kind counts. */
+#define FL_READ_NO_SUMMARY 0x2u
 
 /* Parse and verify a segment: header, block table, every block checksum, and
  * decompress the selected columns. buf is only read during the call (the

@@ -444,7 +444,7 @@ static bool kinds_present(const struct fl_segment_info *in, uint64_t kinds)
 static int any_dict_match(struct item *it, const void *buf, size_t len, uint32_t cols, enum fl_dict_id d,
 			  bool (*pred)(const struct fq_filter *, const char *), const struct fq_filter *f)
 {
-	struct fl_read_opts ro = {.columns = FL_COL_NONE | cols, .flags = FL_READ_FAST};
+	struct fl_read_opts ro = {.columns = FL_COL_NONE | cols, .flags = FL_READ_FAST | FL_READ_NO_SUMMARY};
 	struct fl_segment *seg;
 	struct fl_error err = {0};
 	int r = fl_segment_open_ex(buf, len, &ro, &seg, &err);
@@ -782,7 +782,7 @@ static void process_item(struct runner *R, struct memo *m, struct item *it)
 	bool scan_count = R->mode == MODE_COUNT && q->f.npaths && q->path_exact_only &&
 			  count_from_path_hits(q, R->by, true);
 	struct fl_read_opts ro = {.columns = scan_count ? FL_COL_SCAN | (cols & FL_COL_CHANGES) : cols,
-				  .flags = FL_READ_FAST};
+				  .flags = FL_READ_FAST | FL_READ_NO_SUMMARY};
 reopen:
 	if ((r = fl_segment_open_ex(buf, len, &ro, &seg, &err)) < 0) {
 		char msg[200];

@@ -297,8 +297,45 @@ static void test_dicts_only(void)
 	gen_free(&g);
 }
 
+/* FL_READ_NO_SUMMARY: the same events, without the summary's facts. */
+static void test_no_summary(void)
+{
+	struct gen g = {.rng = 13};
+	gen_build(&g, 3000);
+	for (size_t i = 0; i < g.n; i++)
+		g.ev[i].ses = 7; /* a sessions block */
+	size_t len;
+	void *buf = encode(&g, &len);
+	struct fl_read_opts full = {.columns = FL_COL_ALL | FL_COL_CHANGES},
+			    nosum = {.columns = FL_COL_ALL | FL_COL_CHANGES, .flags = FL_READ_NO_SUMMARY};
+	struct fl_segment *a = NULL, *b = NULL;
+	bool same = !fl_segment_open_ex(buf, len, &full, &a, NULL) && !fl_segment_open_ex(buf, len, &nosum, &b, NULL);
+	struct fr_event ea, eb;
+	int ra = 0, rb = 0;
+	size_t n = 0;
+	while (same && (ra = fl_segment_next(a, &ea)) == 1 && (rb = fl_segment_next(b, &eb)) == 1 && ++n)
+		same = !fr_event_compare(&ea, &eb);
+	same = same && ra == 0 && fl_segment_next(b, &eb) == 0;
+	size_t np = 1, nh = 1, ns = 1;
+	bool empty = b && fl_segment_info(b)->event_count == g.n && !fl_segment_info(b)->kind_count[FR_EV_CREATE] &&
+		     (fl_segment_pids(b, &np), np == 0) && (fl_segment_hosts(b, &nh), nh == 0) &&
+		     !fl_segment_sessions(b, &ns) && ns == 0 && fl_segment_sessions(a, &ns) && ns == 1;
+	ok(same && n > 100, "FL_READ_NO_SUMMARY: the same %zu change events", n);
+	ok(empty, "and no per-kind counts, pids, hosts or sessions from the summary");
+	fl_segment_free(a);
+	fl_segment_free(b);
+	struct fl_read_opts ns_only = {.columns = FL_COL_CTX, .flags = FL_READ_NO_SUMMARY};
+	b = NULL;
+	ok(!fl_segment_open_ex(buf, len, &ns_only, &b, NULL) && fl_segment_may_contain_path(b, "/not/there"),
+	   "without a summary or paths dictionary, any path may be there");
+	fl_segment_free(b);
+	free(buf);
+	gen_free(&g);
+}
+
 int main(void)
 {
+	test_no_summary();
 	test_find_paths();
 	test_sole_host();
 	test_dicts_only();
