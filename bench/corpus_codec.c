@@ -15,7 +15,7 @@
  *   corpus_codec speed [--seconds S] [--cpu N] SEG...
  *       decode (fl_segment_open + fl_segment_next over every segment, in
  *       memory) and encode (fl_writer_add + fl_writer_finish of the decoded
- *       events, same segmentation) at FL_DEFAULT_LEVEL, 3 and 9; each
+ *       events, same segmentation) at FL_DEFAULT_LEVEL (9), 3 and 19; each
  *       repeated until S seconds (default 1) have passed, pinned to CPU N
  *       (default: the last one).
  * Exit status: 0 ok, 1 a segment failed to decode or re-encode, 2 usage.
@@ -320,7 +320,7 @@ static int cmd_speed(int argc, char **argv)
 	       "\"decode\":{\"reps\":%d,\"seconds\":%.4f,\"events_per_s\":%.0f},\"encode\":[",
 	       cpu, nseg, (unsigned long long)events, (unsigned long long)bytes, reps, t1 - t0,
 	       (double)dec / (t1 - t0));
-	int levels[3] = {FL_DEFAULT_LEVEL, 3, 9};
+	int levels[3] = {FL_DEFAULT_LEVEL, 3, 19};
 	for (int l = 0; l < 3; l++) {
 		struct fl_writer *w;
 		struct fl_writer_opts o = {.level = levels[l]};

@@ -60,7 +60,10 @@ struct fl_writer_opts {
  * any reader since 2026-11-22 decodes; tests and measurements). */
 #define FL_WRITER_NO_PACK 0x2u
 #define FL_PACK_MAX_DEFAULT 4096u
-#define FL_DEFAULT_LEVEL 19
+/* zstd level 9: the recorder encodes segments in its recording loop, and
+ * level 19 costs ten times the CPU (0.36M against 3.85M events/s on the
+ * reference corpus) for 0.5% fewer bytes (bench/results/corpus-*.md). */
+#define FL_DEFAULT_LEVEL 9
 
 /* New empty writer; opts may be NULL. The caller owns *out (fl_writer_free). */
 int fl_writer_new(const struct fl_writer_opts *opts, struct fl_writer **out);

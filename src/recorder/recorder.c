@@ -224,10 +224,9 @@ int fr_recorder_open(const struct fr_recorder_opts *opts, struct fr_recorder **o
 		e = fl_store_open(r->dir, &r->store);
 	if (!e)
 		e = fl_store_recover_journal(r->store, &rec, &seq);
-	/* zstd level 9, not the format's default 19: the segment is encoded in
-	 * the recording loop, and at level 19 a million events take about 4 s
-	 * of CPU (0.24M events/s) while the ring buffer fills; level 9 encodes
-	 * at 2.6M events/s for 2% more bytes (bench/results/corpus-*.md) */
+	/* the flight log's default zstd level (9): the segment is encoded in
+	 * the recording loop, where level 19's four seconds of CPU per
+	 * million events would let the ring buffer fill */
 	struct fl_writer_opts wo = {.level = FR_RECORDER_ZSTD_LEVEL};
 	if (!e)
 		e = fl_writer_new(&wo, &r->writer);

@@ -22,7 +22,7 @@
 #define FR_RECORDER_SEGMENT_EVENTS 1000000u
 #define FR_RECORDER_SEGMENT_SECONDS 600u
 #define FR_RECORDER_SYNC_MS 1000u
-#define FR_RECORDER_ZSTD_LEVEL 9
+#define FR_RECORDER_ZSTD_LEVEL 0 /* the flight log's default, FL_DEFAULT_LEVEL */
 
 struct fr_recorder;
 
