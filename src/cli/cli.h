@@ -30,10 +30,10 @@ int cmd_query(int argc, char **argv);
  * stops the walk. */
 typedef int (*cli_segment_fn)(struct fl_segment *seg, const char *name, void *ctx);
 /* Walk PATH (a store directory or one segment file), decoding `columns`
- * (FL_COL_*, 0 = all). Damaged segments are reported on stderr
+ * (FL_COL_*, 0 = all) with read flags `flags` (FL_READ_*). Damaged segments are reported on stderr
  * ("FILE: offset N: ...") and counted in *damaged; the walk goes on.
  * Returns 0 or the first negative errno (reported). */
-int cli_log_each(const char *path, uint32_t columns, cli_segment_fn fn, void *ctx, int *damaged);
+int cli_log_each(const char *path, uint32_t columns, uint32_t flags, cli_segment_fn fn, void *ctx, int *damaged);
 
 /* Print "flightrec: " + message to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -65,7 +65,7 @@ static int each_segment(void *buf, size_t len, const char *name, const struct fl
 	return r;
 }
 
-int cli_log_each(const char *path, uint32_t columns, cli_segment_fn fn, void *ctx, int *damaged)
+int cli_log_each(const char *path, uint32_t columns, uint32_t flags, cli_segment_fn fn, void *ctx, int *damaged)
 {
 	struct stat st;
 	if (stat(path, &st) < 0) {
@@ -73,7 +73,7 @@ int cli_log_each(const char *path, uint32_t columns, cli_segment_fn fn, void *ct
 		cli_error("%s: %s", path, strerror(-e));
 		return e;
 	}
-	struct fl_read_opts ro = {.columns = columns};
+	struct fl_read_opts ro = {.columns = columns, .flags = flags};
 	if (!S_ISDIR(st.st_mode)) {
 		void *buf = NULL;
 		size_t len = 0;

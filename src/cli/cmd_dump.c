@@ -82,7 +82,7 @@ int cmd_dump(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	int damaged = 0;
-	int r = cli_log_each(argv[optind], 0, dump_segment, &c, &damaged);
+	int r = cli_log_each(argv[optind], 0, 0, dump_segment, &c, &damaged);
 	if (fflush(stdout) != 0 && !c.error)
 		c.error = errno;
 	fr_buf_free(&c.out);

@@ -76,7 +76,8 @@ int cmd_stats(int argc, char **argv)
 			       "decoded): segments, events, bytes and bytes per event, events per\n"
 			       "kind, the time range, and the bytes of each stream (the header, the\n"
 			       "summary, each dictionary and each column; docs/FORMAT.md). Blocks\n"
-			       "under 4 KiB are stored together and counted as `pack` (FORMAT.md 2.4).\n\n"
+			       "under 4 KiB are stored together in one `pack` block (FORMAT.md 2.4):\n"
+			       "each is shown under its own name with its share of the pack's bytes.\n\n"
 			       "Exit status: 0 ok, 1 a segment was damaged, 2 usage error.\n");
 			return EXIT_OK;
 		default:
@@ -90,7 +91,7 @@ int cmd_stats(int argc, char **argv)
 	}
 	struct stats_ctx c = {0};
 	int damaged = 0;
-	int r = cli_log_each(argv[optind], FL_COL_NONE, add_segment, &c, &damaged);
+	int r = cli_log_each(argv[optind], FL_COL_NONE, FL_READ_PACK, add_segment, &c, &damaged);
 	if (r < 0)
 		return EXIT_FAIL;
 	char t0[40] = "", t1[40] = "";

@@ -1878,7 +1878,7 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 			bool dicts = false;
 			for (int k = 0; k < ND; k++)
 				dicts |= want_dict(g->columns, k);
-			if ((g->columns & FL_COL_NONE) && !dicts) {
+			if ((g->columns & FL_COL_NONE) && !dicts && !(opts && (opts->flags & FL_READ_PACK))) {
 				pack_skipped = true;
 				continue;
 			}

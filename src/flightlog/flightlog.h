@@ -123,6 +123,10 @@ struct fl_read_opts {
  * says "maybe" (unless the paths dictionary was decoded), and the end of
  * the iteration does not cross-check the kind counts. */
 #define FL_READ_NO_SUMMARY 0x2u
+/* Decompress the pack (FORMAT.md 2.4) even when no selected column needs
+ * it, so that fl_segment_blocks names every packed block with its size:
+ * `flightrec stats` on a summary-only open. */
+#define FL_READ_PACK 0x4u
 
 /* Parse and verify a segment: header, block table, every block checksum, and
  * decompress the selected columns. buf is only read during the call (the
