@@ -277,6 +277,15 @@ static const char *kind_color(uint32_t k)
 	}
 }
 
+/* A time for the tables: 2026-11-22T08:43:36.663206034Z -> 2026-11-22
+ * 08:43:36.663 (len >= 40). */
+static void table_time(uint64_t ts_ns, char *t, size_t len)
+{
+	fr_format_ts(ts_ns, t, len);
+	t[10] = ' ';
+	t[23] = 0;
+}
+
 static void clear_progress(struct out_ctx *c)
 {
 	if (c->progress_shown) {
@@ -308,10 +317,7 @@ static int on_hit(const struct fq_hit *h, void *arg)
 		}
 	} else {
 		char t[40], u[64];
-		fr_format_ts(ev->ts_ns, t, sizeof(t));
-		/* 2026-11-22T08:43:36.663206034Z -> 2026-11-22 08:43:36.663 */
-		t[10] = ' ';
-		t[23] = 0;
+		table_time(ev->ts_ns, t, sizeof(t));
 		const char *k = fr_kind_name(ev->kind);
 		const char *what = ev->path;
 		char port[80];
@@ -424,9 +430,7 @@ static int on_service(const struct fq_service *s, void *arg)
 		}
 	} else {
 		char t[40], u[64];
-		fr_format_ts(ev->ts_ns, t, sizeof(t));
-		t[10] = ' ';
-		t[23] = 0;
+		table_time(ev->ts_ns, t, sizeof(t));
 		const char *col = "";
 		if (c->color)
 			col = s->command && s->exited && (s->exit_code || s->exit_signal) ? "\033[31m"
@@ -494,20 +498,6 @@ static int add_list(const char **v, size_t *n, const char *s, const char *opt)
 	}
 	v[(*n)++] = s;
 	return 0;
-}
-
-static void stats_add(struct fq_stats *a, const struct fq_stats *b)
-{
-	a->skipped_time += b->skipped_time;
-	a->skipped_host += b->skipped_host;
-	a->skipped_kind += b->skipped_kind;
-	a->skipped_path += b->skipped_path;
-	a->skipped_comm += b->skipped_comm;
-	a->decoded += b->decoded;
-	a->session_scanned += b->session_scanned;
-	a->events_decoded += b->events_decoded;
-	a->matched += b->matched;
-	a->bytes_read += b->bytes_read;
 }
 
 static double now_s(void)
@@ -891,7 +881,7 @@ int cmd_query(int argc, char **argv)
 			}
 			if (!json && !oc.nsvc && isatty(fileno(stdout)))
 				printf("\nServices: (no changes)\n");
-			stats_add(&st, &ss);
+			fq_stats_add_pass(&st, &ss);
 			st.damaged = oc.ndamaged; /* each segment once */
 		}
 	}

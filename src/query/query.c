@@ -1581,3 +1581,21 @@ void fq_groups_free(struct fq_groups *g)
 	free(g->rows);
 	free(g);
 }
+
+void fq_stats_add_pass(struct fq_stats *a, const struct fq_stats *b)
+{
+	a->segments = b->segments > a->segments ? b->segments : a->segments;
+	a->events = b->events > a->events ? b->events : a->events;
+	a->damaged = b->damaged > a->damaged ? b->damaged : a->damaged;
+	a->skipped_time += b->skipped_time;
+	a->skipped_host += b->skipped_host;
+	a->skipped_kind += b->skipped_kind;
+	a->skipped_path += b->skipped_path;
+	a->skipped_comm += b->skipped_comm;
+	a->decoded += b->decoded;
+	a->session_scanned += b->session_scanned;
+	a->path_scanned += b->path_scanned;
+	a->events_decoded += b->events_decoded;
+	a->matched += b->matched;
+	a->bytes_read += b->bytes_read;
+}

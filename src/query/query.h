@@ -136,6 +136,11 @@ void fq_query_on_damage(struct fq_query *q, fq_damage_fn fn, void *ctx);
  * Returns 0, fn's non-zero return, or a negative errno (a store that cannot
  * be opened). Damaged segments are skipped and counted in st->damaged.
  * st (may be NULL) is filled on return. */
+/* Add another pass over the same stores to *a: the segments and events
+ * seen are the larger of the two (the same segments again), the work done
+ * (skips, decodes, scans, events decoded, matches, bytes read) adds up. */
+void fq_stats_add_pass(struct fq_stats *a, const struct fq_stats *b);
+
 int fq_run(struct fq_query *q, const char *const *stores, size_t nstores,
 	   const struct fq_opts *o, fq_hit_fn fn, void *ctx, struct fq_stats *st);
 

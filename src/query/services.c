@@ -814,21 +814,6 @@ static void on_damage(const char *file, const char *why, void *ctx)
 		S->damage(file, why, S->damage_ctx);
 }
 
-static void stats_add(struct fq_stats *a, const struct fq_stats *b)
-{
-	a->segments = b->segments > a->segments ? b->segments : a->segments;
-	a->skipped_time += b->skipped_time;
-	a->skipped_host += b->skipped_host;
-	a->skipped_kind += b->skipped_kind;
-	a->skipped_path += b->skipped_path;
-	a->skipped_comm += b->skipped_comm;
-	a->decoded += b->decoded;
-	a->session_scanned += b->session_scanned;
-	a->events += b->events;
-	a->events_decoded += b->events_decoded;
-	a->bytes_read += b->bytes_read;
-}
-
 /* One engine pass: f with the pass's kinds, paths and comms. */
 static int run_pass(struct svc *S, enum pass pass, struct fq_filter *f, const struct fq_opts *o,
 		    struct fq_stats *st)
@@ -843,7 +828,7 @@ static int run_pass(struct svc *S, enum pass pass, struct fq_filter *f, const st
 	struct fq_stats ps = {0};
 	r = fq_run(q, S->stores, S->nstores, &po, on_hit, S, &ps);
 	fq_query_free(q);
-	stats_add(st, &ps);
+	fq_stats_add_pass(st, &ps);
 	return S->err ? S->err : r;
 }
 

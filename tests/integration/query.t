@@ -9,6 +9,7 @@ import calendar
 import fnmatch
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -394,6 +395,18 @@ if G:
          "force", (r.stderr, have, want))
     check("generated: events of two exact paths", ["--path", hot, "--path", two],
           brute(G, None, [("exact", hot), ("exact", two)]), G, data=dirs)
+    # progress on stderr (forced with --progress when stderr is a pipe):
+    # counts climb to every segment of both stores, the line is cleared at
+    # the end, and stdout carries only results
+    nseg = sum(len([n for n in os.listdir(d) if n.startswith("seg-")]) for d in dirs)
+    r = run([FLIGHTREC, "query", "--progress", "--kind", "exit", "--json"] + sum((["--data", d] for d in dirs), []))
+    marks = re.findall(r"query: (\d+)/(\d+) segments", r.stderr)
+    t.ok(r.returncode == 0 and marks and all(int(b) == nseg for _, b in marks) and int(marks[-1][0]) == nseg
+         and "\033[K" in r.stderr and all(l.startswith("{") for l in r.stdout.splitlines()),
+         "--progress: segments done up to %d of %d on stderr, results alone on stdout" % (nseg, nseg),
+         r.stderr[-300:])
+    r = run([FLIGHTREC, "query", "--kind", "exit", "--json"] + sum((["--data", d] for d in dirs), []))
+    t.ok(r.returncode == 0 and "segments" not in r.stderr, "no progress when stderr is not a terminal", r.stderr)
     ges = [e for e in G if e.get("ses") is not None]
     if ges:
         e0 = ges[len(ges) // 2]

@@ -9,10 +9,12 @@
 #define FLIGHTREC_FL_TESTGEN_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "event/event.h"
+#include "flightlog/flightlog.h"
 
 struct gen {
 	uint64_t rng;
@@ -326,4 +328,48 @@ static inline void gen_build(struct gen *g, size_t n)
 	}
 	g->n = n;
 }
+/* g's events as one segment (default writer options); NULL on failure.
+ * The caller frees it. */
+static inline void *gen_encode(const struct gen *g, size_t *len)
+{
+	struct fl_writer *w;
+	void *buf = NULL;
+	if (fl_writer_new(NULL, &w))
+		return NULL;
+	for (size_t i = 0; i < g->n; i++)
+		fl_writer_add(w, &g->ev[i]);
+	if (fl_writer_finish(w, NULL, 1, &buf, len))
+		buf = NULL;
+	fl_writer_free(w);
+	return buf;
+}
+
+/* A whole file (a fixture) in a malloc'd buffer; NULL when unreadable. */
+static inline void *gen_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	void *b = NULL;
+	long n;
+	if (f && !fseek(f, 0, SEEK_END) && (n = ftell(f)) > 0 && !fseek(f, 0, SEEK_SET) && (b = malloc((size_t)n)) &&
+	    fread(b, 1, (size_t)n, f) == (size_t)n) {
+		*len = (size_t)n;
+	} else {
+		free(b);
+		b = NULL;
+	}
+	if (f)
+		fclose(f);
+	return b;
+}
+
+#ifdef FIXTURE_DIR
+/* tests/fixtures/NAME, whole (gen_read_file). */
+static inline void *gen_read_fixture(const char *name, size_t *len)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", FIXTURE_DIR, name);
+	return gen_read_file(p, len);
+}
+#endif
+
 #endif

@@ -196,19 +196,6 @@ static void test_ts_units(void)
 	   len_ns);
 }
 
-/* g's events as one segment (default options). The caller frees it. */
-static void *encode_all(const struct gen *g, size_t *len)
-{
-	struct fl_writer *w;
-	void *buf = NULL;
-	fl_writer_new(NULL, &w);
-	for (size_t i = 0; i < g->n; i++)
-		fl_writer_add(w, &g->ev[i]);
-	fl_writer_finish(w, NULL, 1, &buf, len);
-	fl_writer_free(w);
-	return buf;
-}
-
 static bool is_change_kind(uint32_t k)
 {
 	return k >= FR_EV_MODIFY && k <= FR_EV_UNLISTEN; /* spelt out: checks FL_CHANGE_KINDS */
@@ -253,7 +240,7 @@ static void test_change_lane(void)
 	for (size_t i = 0; i < g.n; i++)
 		want += is_change_kind(g.ev[i].kind);
 	size_t len;
-	void *buf = encode_all(&g, &len);
+	void *buf = gen_encode(&g, &len);
 	long n = changes_match(buf, len, 0);
 	ok(want > 100 && want < g.n && n == (long)want,
 	   "FL_COL_CHANGES: the %zu change events of %zu, identical and in order (%ld)", want, g.n, n);
@@ -278,16 +265,8 @@ static void test_change_lane(void)
 	gen_free(&g);
 
 	/* a segment written before lanes: filtered while decoding */
-	size_t flen;
-	FILE *f = fopen(FIXTURE_DIR "/session-ssh.frl", "rb");
-	void *fx = NULL;
-	if (f && !fseek(f, 0, SEEK_END) && (flen = (size_t)ftell(f)) > 0 && !fseek(f, 0, SEEK_SET) &&
-	    (fx = malloc(flen)) && fread(fx, 1, flen, f) != flen) {
-		free(fx);
-		fx = NULL;
-	}
-	if (f)
-		fclose(f);
+	size_t flen = 0;
+	void *fx = gen_read_file(FIXTURE_DIR "/session-ssh.frl", &flen);
 	n = fx ? changes_match(fx, flen, FL_COL_PATHS) : -1;
 	ok(n > 10, "FL_COL_CHANGES on a segment without lanes: %ld change events, as a filtered decode", n);
 	free(fx);
@@ -298,7 +277,7 @@ static void test_summary_and_columns(void)
 	struct gen g = {.rng = 3};
 	gen_build(&g, 3000);
 	size_t len;
-	void *buf = encode_all(&g, &len);
+	void *buf = gen_encode(&g, &len);
 
 	struct fl_segment *s;
 	struct fl_read_opts o = {.columns = FL_COL_NONE};
@@ -350,25 +329,6 @@ static void test_summary_and_columns(void)
 }
 
 
-static void *read_fixture(const char *name, size_t *len)
-{
-	char p[512];
-	snprintf(p, sizeof(p), "%s/%s", FIXTURE_DIR, name);
-	FILE *f = fopen(p, "rb");
-	void *b = NULL;
-	long n;
-	if (f && !fseek(f, 0, SEEK_END) && (n = ftell(f)) > 0 && !fseek(f, 0, SEEK_SET) && (b = malloc((size_t)n)) &&
-	    fread(b, 1, (size_t)n, f) == (size_t)n)
-		*len = (size_t)n;
-	else {
-		free(b);
-		b = NULL;
-	}
-	if (f)
-		fclose(f);
-	return b;
-}
-
 /* The packed layout: size accounting lists the pack and its members, the
  * stored bytes still add up to the file; a summary-only read lists only
  * the pack; each block type is found once. */
@@ -377,7 +337,7 @@ static void test_pack_blocks(void)
 	struct gen g = {.rng = 5};
 	gen_build(&g, 2000);
 	size_t len;
-	void *buf = encode_all(&g, &len);
+	void *buf = gen_encode(&g, &len);
 	const uint8_t *b = buf;
 	uint32_t incompat = (uint32_t)b[20] | (uint32_t)b[21] << 8;
 	ok(incompat & 0x10, "the default writer packs (incompat 0x%x)", incompat);
@@ -457,7 +417,7 @@ static void test_pack_blocks(void)
 static void test_old_fixture(void)
 {
 	size_t len = 0;
-	void *fx = read_fixture("session-ssh.frl", &len);
+	void *fx = gen_read_fixture("session-ssh.frl", &len);
 	struct fl_segment *s = NULL;
 	struct fl_error err;
 	int r = fx ? fl_segment_open(fx, len, &s, &err) : -ENOENT;

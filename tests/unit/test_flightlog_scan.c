@@ -15,36 +15,6 @@
 #include "fl_testgen.h"
 #include "tap.h"
 
-static void *encode(const struct gen *g, size_t *len)
-{
-	struct fl_writer *w;
-	void *buf = NULL;
-	fl_writer_new(NULL, &w);
-	for (size_t i = 0; i < g->n; i++)
-		fl_writer_add(w, &g->ev[i]);
-	fl_writer_finish(w, NULL, 1, &buf, len);
-	fl_writer_free(w);
-	return buf;
-}
-
-static void *read_fixture(const char *name, size_t *len)
-{
-	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", FIXTURE_DIR, name);
-	FILE *f = fopen(path, "rb");
-	void *buf = NULL;
-	long n;
-	if (f && !fseek(f, 0, SEEK_END) && (n = ftell(f)) > 0 && !fseek(f, 0, SEEK_SET) &&
-	    (buf = malloc((size_t)n)) && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	if (f)
-		fclose(f);
-	*len = buf ? (size_t)n : 0;
-	return buf;
-}
-
 /* fl_segment_find_paths for the given paths under cols equals a decode
  * that compares path and path2 pointers with the dictionary entries: same
  * ordinals, times, kinds and names. Returns the number of hits, or -1
@@ -135,7 +105,7 @@ static void test_find_paths(void)
 	struct gen g = {.rng = 21};
 	gen_build(&g, 6000);
 	size_t len;
-	void *buf = encode(&g, &len);
+	void *buf = gen_encode(&g, &len);
 	const char *one[] = {"/usr/include/stdio.h"};
 	const char *three[] = {"/usr/include/string.h", "src/c.o", "/no/such/file"};
 	long n1 = scan_matches(buf, len, FL_COL_PATHS, one, 1, why, sizeof(why));
@@ -194,7 +164,7 @@ static void test_find_paths(void)
 	for (int round = 0; round < 4; round++) {
 		struct gen rg = {.rng = 100 + (uint64_t)round};
 		gen_random_stream(&rg, 3000, round & 1);
-		buf = encode(&rg, &len);
+		buf = gen_encode(&rg, &len);
 		const char *p[3] = {rg.ev[7].path ? rg.ev[7].path : "", rg.ev[100].path2 ? rg.ev[100].path2 : "",
 				    rg.ev[2000].path ? rg.ev[2000].path : ""};
 		long a1 = scan_matches(buf, len, FL_COL_ALL, p, 3, why, sizeof(why));
@@ -206,7 +176,7 @@ static void test_find_paths(void)
 	}
 
 	/* a segment written before lanes, TS_UNIT and TS_BASE */
-	buf = read_fixture("session-ssh.frl", &len);
+	buf = gen_read_fixture("session-ssh.frl", &len);
 	const char *fx[] = {"/etc/hostname", "/run/motd.dynamic.new", "/etc/passwd"};
 	long f1 = buf ? scan_matches(buf, len, FL_COL_ALL, fx, 3, why, sizeof(why)) : -1;
 	long f2 = buf ? scan_matches(buf, len, FL_COL_CHANGES, fx, 3, why, sizeof(why)) : -1;
@@ -218,7 +188,7 @@ static void test_find_paths(void)
 static const char *sole_of(const struct gen *g, uint32_t cols)
 {
 	size_t len;
-	void *buf = encode(g, &len);
+	void *buf = gen_encode(g, &len);
 	struct fl_read_opts o = {.columns = cols};
 	struct fl_segment *s;
 	static char res[64];
@@ -277,7 +247,7 @@ static void test_dicts_only(void)
 	struct gen g = {.rng = 9};
 	gen_build(&g, 2000);
 	size_t len;
-	void *buf = encode(&g, &len);
+	void *buf = gen_encode(&g, &len);
 	struct fl_read_opts o = {.columns = FL_COL_NONE | FL_COL_PATHS};
 	struct fl_segment *s;
 	int r = fl_segment_open_ex(buf, len, &o, &s, NULL);
@@ -305,7 +275,7 @@ static void test_no_summary(void)
 	for (size_t i = 0; i < g.n; i++)
 		g.ev[i].ses = 7; /* a sessions block */
 	size_t len;
-	void *buf = encode(&g, &len);
+	void *buf = gen_encode(&g, &len);
 	struct fl_read_opts full = {.columns = FL_COL_ALL | FL_COL_CHANGES},
 			    nosum = {.columns = FL_COL_ALL | FL_COL_CHANGES, .flags = FL_READ_NO_SUMMARY};
 	struct fl_segment *a = NULL, *b = NULL;
@@ -333,8 +303,37 @@ static void test_no_summary(void)
 	gen_free(&g);
 }
 
+/* FL_READ_PACK: a summary-only open names the packed blocks (stats). */
+static void test_pack_sizes(void)
+{
+	struct gen g = {.rng = 17};
+	gen_build(&g, 300);
+	size_t len;
+	void *buf = gen_encode(&g, &len);
+	bool named[2] = {false, false};
+	uint64_t total[2] = {0, 0};
+	for (int with = 0; with < 2; with++) {
+		struct fl_read_opts o = {.columns = FL_COL_NONE, .flags = with ? FL_READ_PACK : 0};
+		struct fl_segment *s;
+		if (fl_segment_open_ex(buf, len, &o, &s, NULL))
+			continue;
+		size_t nb;
+		const struct fl_block_stat *b = fl_segment_blocks(s, &nb);
+		for (size_t i = 0; i < nb; i++) {
+			named[with] |= !strcmp(b[i].name, "kind");
+			total[with] += b[i].stored;
+		}
+		fl_segment_free(s);
+	}
+	ok(!named[0] && named[1] && total[0] == len && total[1] == len,
+	   "summary-only: packed streams are named only with FL_READ_PACK; sizes add up to %zu bytes", len);
+	free(buf);
+	gen_free(&g);
+}
+
 int main(void)
 {
+	test_pack_sizes();
 	test_no_summary();
 	test_find_paths();
 	test_sole_host();
