@@ -828,6 +828,7 @@ static int run_pass(struct svc *S, enum pass pass, struct fq_filter *f, const st
 	struct fq_stats ps = {0};
 	r = fq_run(q, S->stores, S->nstores, &po, on_hit, S, &ps);
 	fq_query_free(q);
+	ps.matched = 0; /* a pass's raw events: the section counts the lines it delivers */
 	fq_stats_add_pass(st, &ps);
 	return S->err ? S->err : r;
 }
