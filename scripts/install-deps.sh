@@ -19,6 +19,8 @@ packages=(
 	libclang-rt-14-dev valgrind
 	# test runner and the real services the tests drive
 	perl python3 openssh-server openssh-client sudo nginx-light procps iproute2 util-linux libcap2-bin tmux
+	# what-changed's services section: systemctl, service, update-rc.d
+	systemd init-system-helpers
 	# real logins (tests/integration/sshlib.py): useradd, chpasswd, pam_loginuid
 	passwd libpam-modules
 	# benchmarks
