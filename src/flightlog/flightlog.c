@@ -2478,12 +2478,13 @@ int fl_segment_find_paths(struct fl_segment *g, const char *const *entries, size
 		return -EINVAL;
 	if (g->err.code)
 		return g->err.code;
-	uint32_t want[8];
+	/* the references asked for: a few, on the stack; any number allowed */
+	uint32_t few[8], *want = n <= 8 ? few : malloc(n * sizeof(*want));
 	size_t nwant = 0;
+	if (!want)
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t r = path_ref_of(g, entries[i]);
-		if (r && nwant == sizeof(want) / sizeof(want[0]))
-			return -E2BIG;
 		if (r)
 			want[nwant++] = r;
 	}
@@ -2537,6 +2538,8 @@ int fl_segment_find_paths(struct fl_segment *g, const char *const *entries, size
 		free(ts[l]);
 		free(ord[l]);
 	}
+	if (want != few)
+		free(want);
 	if (r) {
 		free(v);
 		return r;

@@ -28,7 +28,7 @@ static long scan_matches(const void *buf, size_t len, uint32_t cols, const char 
 		snprintf(why, wl, "open failed");
 		return -1;
 	}
-	const char *ent[8];
+	const char *ent[16];
 	size_t ne = 0;
 	for (size_t i = 0; i < np; i++)
 		if ((ent[ne] = fl_segment_path_entry(s, paths[i])))
@@ -117,6 +117,14 @@ static void test_find_paths(void)
 
 	long s1 = scan_vs_paths(buf, len, 0, one[0]), s2 = scan_vs_paths(buf, len, FL_COL_CHANGES, "src/c.o");
 	ok(s1 == n1 && s2 > 0, "FL_COL_SCAN: the same hits as FL_COL_PATHS (%ld, %ld changes), and no events", s1, s2);
+
+	/* more paths than fit on the stack: every one is looked for */
+	const char *many[] = {"/usr/include/stdio.h", "/usr/include/stdlib.h", "/usr/include/string.h",
+			      "/usr/include/errno.h", "/usr/include/stdint.h", "src/event/event.h",
+			      "/usr/include/x86_64-linux-gnu/bits/types.h", "src/a.c", "src/b.c", "src/c.c",
+			      "/usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h"};
+	long nm = scan_matches(buf, len, FL_COL_PATHS, many, sizeof(many) / sizeof(many[0]), why, sizeof(why));
+	ok(nm > n1, "11 paths at once: %ld hits as the decode %s", nm, why);
 
 	/* the scan does not move the iteration */
 	struct fl_read_opts o = {.columns = FL_COL_ALL};
