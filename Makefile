@@ -70,6 +70,9 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(BUILD)/libflightrec.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -DFIXTURE_DIR='"$(abspath tests/fixtures)"' -o $@ $< $(BUILD)/libflightrec.a $(LDLIBS)
 
+# Fails chosen allocations inside the library (tests/unit/test_flightlog_oom.c).
+$(BUILD)/tests/test_flightlog_oom: LDLIBS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+
 $(BUILD)/bench/stress: bench/stress.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)

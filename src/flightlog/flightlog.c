@@ -556,8 +556,8 @@ static int ses_note(struct sesmap *m, uint64_t host_ref, uint32_t ses, uint64_t 
 }
 
 /* Reference for a string field: reuse `base` when it has the same bytes. */
-static int str_ref(struct fl_writer *w, int dict, const char *s, size_t len, uint64_t base,
-		   uint64_t *ref)
+static inline __attribute__((always_inline)) int str_ref(struct fl_writer *w, int dict, const char *s,
+							 size_t len, uint64_t base, uint64_t *ref)
 {
 	if (!s) {
 		*ref = 0;
@@ -572,9 +572,34 @@ static int str_ref(struct fl_writer *w, int dict, const char *s, size_t len, uin
 	return wdict_intern(d, s, len, ref);
 }
 
-/* The value of field f of ev in model representation (refs for strings). */
-static int field_value(struct fl_writer *w, const struct fr_event *ev, const struct field *f,
-		       uint64_t base, uint64_t *v)
+/* str_ref for a C string. Entries are stored NUL-terminated and C strings
+ * hold no NUL, so one strcmp decides without a strlen first: the better
+ * order when s is usually base (a pid's comm, exe and host). Where it
+ * usually is not (the path of an open after another open), the length
+ * rejects most bases without reading them: same_likely false. */
+static inline __attribute__((always_inline)) int cstr_ref(struct fl_writer *w, int dict, const char *s,
+							  uint64_t base, bool same_likely, uint64_t *ref)
+{
+	if (!s) {
+		*ref = 0;
+		return 0;
+	}
+	if (!same_likely)
+		return str_ref(w, dict, s, strlen(s), base, ref);
+	struct wdict *d = &w->d[dict];
+	if (base && base <= d->n && !strcmp((const char *)d->data.p + d->off[base - 1], s)) {
+		*ref = base;
+		return 0;
+	}
+	return wdict_intern(d, s, strlen(s), ref);
+}
+
+/* The value of field f of ev in model representation (refs for strings).
+ * Always inlined into fully unrolled loops over the constant field tables:
+ * f->type and f->off are then constants and the dispatch disappears (it
+ * was a third of fl_writer_add). */
+static inline __attribute__((always_inline)) int field_value(struct fl_writer *w, const struct fr_event *ev,
+							     const struct field *f, uint64_t base, uint64_t *v)
 {
 	switch (f->type) {
 	case F_U64:
@@ -588,8 +613,7 @@ static int field_value(struct fl_writer *w, const struct fr_event *ev, const str
 	case F_COMM:
 	case F_PATH:
 	case F_LINE: {
-		const char *s = rdstr(ev, f->off);
-		return str_ref(w, dict_of(f->type), s, s ? strlen(s) : 0, base, v);
+		return cstr_ref(w, dict_of(f->type), rdstr(ev, f->off), base, f->group != FL_COL_PATHS, v);
 	}
 	case F_ADDR:
 		*v = 0;
@@ -643,10 +667,12 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 	int r;
 	/* Remember stream lengths so a failure leaves the writer as it was
 	 * (dictionary entries may stay: they are only unused). */
+	static const int fixed[] = {S_KIND, S_PID, S_PIDNEW, S_CTXMASK, S_EVMASK};
 	size_t saved[NSTREAMS];
+	uint64_t ctx_saved = 0, ev_saved = 0; /* field streams whose length is in saved[] */
 	int mi = mtf_find(m, ev->pid);
-	for (int i = 0; i < NSTREAMS; i++)
-		saved[i] = S[i].len;
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		saved[fixed[i]] = S[fixed[i]].len;
 	/* kind, ts */
 	if (L->count == L->tscap) {
 		size_t nc = L->tscap ? L->tscap * 2 : 1024;
@@ -678,6 +704,7 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 	/* per-process context */
 	struct ctxstate cur;
 	uint64_t cm = 0;
+#pragma GCC unroll 32
 	for (int f = 0; f < NCTX; f++) {
 		if ((r = field_value(w, ev, &ctx_fields[f], st->v[f], &cur.v[f])))
 			goto fail;
@@ -686,14 +713,18 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 	}
 	if ((r = fl_put_varint(&S[S_CTXMASK], cm)))
 		goto fail;
-	for (int f = 0; cm >> f; f++)
-		if ((cm >> f) & 1 &&
-		    (r = put_value(&S[S_CTX0 + f], &ctx_fields[f], cur.v[f], st->v[f], ev->pid, ev->ts_ns,
+	for (uint64_t x = cm; x; x &= x - 1) {
+		int f = __builtin_ctzll(x);
+		saved[S_CTX0 + f] = S[S_CTX0 + f].len;
+		ctx_saved |= 1ull << f;
+		if ((r = put_value(&S[S_CTX0 + f], &ctx_fields[f], cur.v[f], st->v[f], ev->pid, ev->ts_ns,
 				   m->maxref[S_CTX0 + f])))
 			goto fail;
+	}
 	/* kind-specific fields */
 	struct evstate *ks = &m->ks[kslot(ev->kind)], ecur;
 	uint64_t em = 0;
+#pragma GCC unroll 32
 	for (int f = 0; f < NEV; f++) {
 		const struct field *fd = &ev_fields[f];
 		if (fd->type == F_ADDR) {
@@ -711,10 +742,11 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 	}
 	if ((r = fl_put_varint(&S[S_EVMASK], em)))
 		goto fail;
-	for (int f = 0; em >> f; f++) {
-		if (!((em >> f) & 1))
-			continue;
+	for (uint64_t x = em; x; x &= x - 1) {
+		int f = __builtin_ctzll(x);
 		const struct field *fd = &ev_fields[f];
+		saved[S_EV0 + f] = S[S_EV0 + f].len;
+		ev_saved |= 1ull << f;
 		if (fd->type == F_ADDR)
 			r = fl_bytes_put(&S[S_EV0 + f], &ecur.a[f == 21 ? 0 : 1], 17);
 		else
@@ -762,8 +794,12 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 	w->count++;
 	return 0;
 fail:
-	for (int i = 0; i < NSTREAMS; i++)
-		S[i].len = saved[i];
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		S[fixed[i]].len = saved[fixed[i]];
+	for (uint64_t x = ctx_saved; x; x &= x - 1)
+		S[S_CTX0 + __builtin_ctzll(x)].len = saved[S_CTX0 + __builtin_ctzll(x)];
+	for (uint64_t x = ev_saved; x; x &= x - 1)
+		S[S_EV0 + __builtin_ctzll(x)].len = saved[S_EV0 + __builtin_ctzll(x)];
 	w->lanesel.len = sel_saved;
 	/* A state created for a new pid stays: it holds the baseline the
 	 * decoder would also create, but only if this pid then appears; drop
@@ -937,6 +973,23 @@ static int build_pack(const struct fl_writer *w, struct outblk *blk, size_t *nb,
 	return 0;
 }
 
+/* t / unit for the units a writer picks (1 s, 1 ms, 1 us, 1 ns): constant
+ * divisors, which compile to multiplications; a division per event was a
+ * quarter of fl_writer_finish's own time. */
+static inline uint64_t in_unit(uint64_t t, uint64_t unit)
+{
+	switch (unit) {
+	case 1000000000u:
+		return t / 1000000000u;
+	case 1000000u:
+		return t / 1000000u;
+	case 1000u:
+		return t / 1000u;
+	default:
+		return t;
+	}
+}
+
 int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq,
 		     void **out, size_t *out_len)
 {
@@ -983,7 +1036,7 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	uint64_t unit = 1000000000u;
 	for (int l = 0; l < NLANES; l++)
 		for (uint64_t i = 0; i < w->lane[l].count && unit > 1; i++)
-			while (w->lane[l].tsd[i] % unit)
+			while (w->lane[l].tsd[i] != in_unit(w->lane[l].tsd[i], unit) * unit)
 				unit /= 1000;
 	/* deltas go to a copy: a failed finish keeps the events */
 	tsz = malloc((w->count ? w->count : 1) * sizeof(uint64_t));
@@ -995,9 +1048,9 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 		struct wlane *L = &w->lane[l];
 		if (!L->count)
 			continue;
-		uint64_t base = L->tsd[0] / unit, all = 0, prev = base;
+		uint64_t base = in_unit(L->tsd[0], unit), all = 0, prev = base;
 		for (uint64_t i = 0; i < L->count; i++) {
-			uint64_t t = L->tsd[i] / unit;
+			uint64_t t = in_unit(L->tsd[i], unit);
 			tsz[i] = fl_zz64(t - prev);
 			prev = t;
 			all |= tsz[i];
