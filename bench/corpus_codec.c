@@ -8,10 +8,15 @@
  * how fast the library decodes and re-encodes them on one core.
  *
  * Usage:
- *   corpus_codec blocks [--exclude-kinds K,K,..] SEG...
+ *   corpus_codec blocks [--exclude-kinds K,K,..] [--no-pack] SEG...
  *       per-block stored/raw sizes summed over the segments. With
  *       --exclude-kinds the events are decoded, the listed kinds dropped,
- *       and the rest re-encoded (same segmentation, default level) first.
+ *       and the rest re-encoded (same segmentation, default level) first;
+ *       with --no-pack re-encoded without the pack (FL_WRITER_NO_PACK), so
+ *       that every block is compressed, and counted, alone.
+ *   corpus_codec prefix --events K SEG...
+ *       bytes of the first K events re-encoded (same segmentation, cut
+ *       after K, default level) and of all events re-encoded.
  *   corpus_codec speed [--seconds S] [--cpu N] SEG...
  *       decode (fl_segment_open + fl_segment_next over every segment, in
  *       memory) and encode (fl_writer_add + fl_writer_finish of the decoded
@@ -24,6 +29,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <stdbool.h>
 #include <malloc.h>
 #include <sched.h>
 #include <stdint.h>
@@ -227,24 +233,33 @@ static int cmd_blocks(int argc, char **argv)
 {
 	uint32_t ex[64];
 	size_t nex = 0;
+	bool no_pack = false;
 	int i = 0;
-	if (i < argc && !strcmp(argv[i], "--exclude-kinds") && i + 1 < argc) {
-		char *p = argv[i + 1];
-		while (*p && nex < 64) {
-			ex[nex++] = (uint32_t)strtoul(p, &p, 10);
-			if (*p == ',')
-				p++;
+	for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
+		if (!strcmp(argv[i], "--no-pack")) {
+			no_pack = true;
+		} else if (!strcmp(argv[i], "--exclude-kinds") && i + 1 < argc) {
+			char *p = argv[++i];
+			while (*p && nex < 64) {
+				ex[nex++] = (uint32_t)strtoul(p, &p, 10);
+				if (*p == ',')
+					p++;
+			}
+		} else {
+			fprintf(stderr, "corpus_codec blocks: unknown option %s\n", argv[i]);
+			return 2;
 		}
-		i += 2;
 	}
 	struct tally *t = calloc(1, sizeof(*t));
 	struct fl_writer *w = NULL;
-	if (nex && fl_writer_new(NULL, &w))
+	struct fl_writer_opts o = {.flags = no_pack ? FL_WRITER_NO_PACK : 0};
+	bool reencode = nex || no_pack;
+	if (reencode && fl_writer_new(&o, &w))
 		die("%s%s", "fl_writer_new failed", "");
 	for (; i < argc; i++) {
 		struct seg s = {.name = argv[i]};
 		load(&s);
-		if (!nex) {
+		if (!reencode) {
 			tally_segment(t, s.name, s.buf, s.len);
 		} else {
 			decode_copy(&s, ex, nex);
@@ -261,6 +276,51 @@ static int cmd_blocks(int argc, char **argv)
 	print_tally(t);
 	fl_writer_free(w);
 	free(t);
+	return 0;
+}
+
+/* ---- prefix ---- */
+
+/* The bytes of the first K events of the segments (in order), re-encoded
+ * at the default level with the same segment boundaries, cut after event
+ * K; and of all of them re-encoded the same way. The difference is what
+ * the events after K cost once the segment's dictionaries and fixed parts
+ * exist: the steady-state cost. */
+static int cmd_prefix(int argc, char **argv)
+{
+	if (argc < 3 || strcmp(argv[0], "--events")) {
+		fprintf(stderr, "usage: corpus_codec prefix --events K SEG...\n");
+		return 2;
+	}
+	uint64_t k = strtoull(argv[1], NULL, 10);
+	struct fl_writer *w;
+	if (fl_writer_new(NULL, &w))
+		die("%s%s", "fl_writer_new failed", "");
+	uint64_t seen = 0, bytes_k = 0, bytes_all = 0, events = 0, seq = 1;
+	for (int i = 2; i < argc; i++) {
+		struct seg s = {.name = argv[i]};
+		load(&s);
+		decode_copy(&s, NULL, 0);
+		events += s.n;
+		bytes_all += encode(w, &s, seq, NULL);
+		if (seen < k) {
+			size_t full = s.n;
+			if (k - seen < s.n)
+				s.n = (size_t)(k - seen);
+			bytes_k += encode(w, &s, seq, NULL);
+			seen += s.n;
+			s.n = full;
+		}
+		seq++;
+		for (size_t j = 0; j < s.n; j++)
+			free(s.ev[j]);
+		free(s.ev);
+		free(s.buf);
+	}
+	printf("{\"events\":%llu,\"bytes\":%llu,\"prefix_events\":%llu,\"prefix_bytes\":%llu}\n",
+	       (unsigned long long)events, (unsigned long long)bytes_all, (unsigned long long)seen,
+	       (unsigned long long)bytes_k);
+	fl_writer_free(w);
 	return 0;
 }
 
@@ -365,7 +425,10 @@ int main(int argc, char **argv)
 		return cmd_blocks(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "speed"))
 		return cmd_speed(argc - 2, argv + 2);
-	fprintf(stderr, "usage: corpus_codec blocks [--exclude-kinds K,..] SEG...\n"
+	if (argc >= 2 && !strcmp(argv[1], "prefix"))
+		return cmd_prefix(argc - 2, argv + 2);
+	fprintf(stderr, "usage: corpus_codec blocks [--exclude-kinds K,..] [--no-pack] SEG...\n"
+			"       corpus_codec prefix --events K SEG...\n"
 			"       corpus_codec speed [--seconds S] [--cpu N] SEG...\n");
 	return 2;
 }
