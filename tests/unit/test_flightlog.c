@@ -328,6 +328,57 @@ static void test_summary_and_columns(void)
 	gen_free(&g);
 }
 
+/* The summary's bloom filter on a big dictionary (an unpack's 20k new
+ * paths): no false negatives, few false positives, and small: at most 12
+ * bits per path (FORMAT.md 3, summary item 5). */
+static void test_bloom_size(void)
+{
+	struct gen g = {.rng = 5};
+	enum { NPATHS = 20000 };
+	for (int i = 0; i < NPATHS; i++) {
+		struct fr_event *e = gen_push(&g);
+		gen_ctx(e, 4000, 3999, "tar", "/usr/bin/tar", 1700000000000000000ull);
+		e->ts_ns = 1700000000000000000ull + (uint64_t)i * 1000;
+		e->kind = FR_EV_CREATE;
+		char p[96];
+		snprintf(p, sizeof(p), "/srv/tree/d%03d/file-%05d.txt", i % 211, i);
+		e->path = gen_strdup(&g, p);
+	}
+	size_t len;
+	uint8_t *buf = gen_encode(&g, &len);
+	ok(buf != NULL, "20000 paths encode");
+	if (!buf)
+		return;
+	/* the summary's raw size from the block table (FORMAT.md 2.2) */
+	uint64_t summary_raw = 0, table;
+	uint32_t nblocks;
+	memcpy(&nblocks, buf + 88, 4);
+	memcpy(&table, buf + 96, 8);
+	for (uint32_t i = 0; i < nblocks; i++) {
+		uint32_t type;
+		memcpy(&type, buf + table + 40 * i, 4);
+		if (type == 1)
+			memcpy(&summary_raw, buf + table + 40 * i + 24, 8);
+	}
+	ok(summary_raw > NPATHS * 6 / 8 && summary_raw < NPATHS * 12 / 8 + 512,
+	   "summary of %d paths: %llu bytes, 6 to 12 filter bits per path", NPATHS, (unsigned long long)summary_raw);
+	struct fl_segment *s;
+	struct fl_read_opts o = {.columns = FL_COL_NONE};
+	ok(!fl_segment_open_ex(buf, len, &o, &s, NULL), "summary-only open");
+	int fn = 0, fp = 0;
+	for (size_t i = 0; i < g.n; i++)
+		fn += !fl_segment_may_contain_path(s, g.ev[i].path);
+	for (int i = 0; i < NPATHS; i++) {
+		char p[96];
+		snprintf(p, sizeof(p), "/srv/tree/d%03d/other-%05d.txt", i % 211, i);
+		fp += fl_segment_may_contain_path(s, p);
+	}
+	is_int(fn, 0, "bloom: every present path is a maybe");
+	ok(fp <= NPATHS * 6 / 100, "bloom: %.2f%% false positives (<= 6%%)", 100.0 * fp / NPATHS);
+	fl_segment_free(s);
+	free(buf);
+	gen_free(&g);
+}
 
 /* The packed layout: size accounting lists the pack and its members, the
  * stored bytes still add up to the file; a summary-only read lists only
@@ -474,6 +525,7 @@ int main(void)
 	test_change_lane();
 	test_pack_blocks();
 	test_old_fixture();
+	test_bloom_size();
 	test_property();
 	return tap_done();
 }
