@@ -173,7 +173,8 @@ static inline uint64_t fl_le64_get(const uint8_t *p)
  * sighted but not yet paired (FORMAT.md 5.4.1): a port seen the second
  * time (both ends of a loopback connection are on this host) is coded as
  * its index in the table. On a local reverse proxy these two streams carry
- * the same ports and were 45% of the segment. */
+ * the same ports: once they are blocks of their own (thousands of
+ * connections per segment), the copy cost as much as the original. */
 #define FL_INCOMPAT_LOCAL_PEERS 0x40u
 #define FL_INCOMPAT_KNOWN (FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES | FL_INCOMPAT_NEWREF | \
 			   FL_INCOMPAT_PACKED | FL_INCOMPAT_TS_BASE | FL_INCOMPAT_LOCAL_PEERS)

@@ -350,7 +350,7 @@ static void test_corrupt_index(void)
 }
 
 /* tests/fixtures/loopback-pre-peers.frl: gen_loopback(rng 11, 600)
- * written by the writer before LOCAL_PEERS (2026-11-23), default options. */
+ * written by the writer before LOCAL_PEERS (2026-11-22), default options. */
 static void test_old_segment(void)
 {
 	size_t len = 0;
