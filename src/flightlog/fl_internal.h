@@ -169,8 +169,15 @@ static inline uint64_t fl_le64_get(const uint8_t *p)
  * since 1970) for every event of the lane: 6 MB of planes to decompress
  * and read per million events instead of about 1. */
 #define FL_INCOMPAT_TS_BASE 0x20u
+/* connect's `port` and accept's `rport` share a table of ephemeral ports
+ * sighted but not yet paired (FORMAT.md 5.4.1): a port seen the second
+ * time (both ends of a loopback connection are on this host) is coded as
+ * its index in the table. On a local reverse proxy these two streams carry
+ * the same ports: once they are blocks of their own (thousands of
+ * connections per segment), the copy cost as much as the original. */
+#define FL_INCOMPAT_LOCAL_PEERS 0x40u
 #define FL_INCOMPAT_KNOWN (FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES | FL_INCOMPAT_NEWREF | \
-			   FL_INCOMPAT_PACKED | FL_INCOMPAT_TS_BASE)
+			   FL_INCOMPAT_PACKED | FL_INCOMPAT_TS_BASE | FL_INCOMPAT_LOCAL_PEERS)
 
 struct fl_seg_header {
 	uint8_t magic[8];          /* "FRLOGSEG" */

@@ -93,6 +93,8 @@ static const struct field ev_fields[NEV] = {
 	CF(target_pid, F_RELPID, FL_COL_DETAIL), CF(target_comm, F_COMM, FL_COL_NAMES),
 	CF(signal, F_I32, FL_COL_DETAIL),      CF(code, F_I32, FL_COL_DETAIL),
 	CF(new_uid, F_U32, FL_COL_DETAIL),     CF(new_euid, F_U32, FL_COL_DETAIL),
+	/* port and rport share the LOCAL_PEERS table: they must stay in one
+	 * column group, so that a reader loads both or neither */
 	CF(proto, F_U32, FL_COL_DETAIL),       CF(port, F_DELTA32, FL_COL_DETAIL),
 	CF(rport, F_DELTA32, FL_COL_DETAIL),   CF(addr, F_ADDR, FL_COL_DETAIL),
 	CF(raddr, F_ADDR, FL_COL_DETAIL),      CF(count, F_U64, FL_COL_DETAIL),
@@ -136,6 +138,17 @@ static const char *stream_name(int s)
 }
 
 #define MTF_N 16u
+/* FL_INCOMPAT_LOCAL_PEERS: entries of the table of unpaired ports, and the
+ * fields it codes (ev_fields indices). */
+#define PEER_N 16u
+enum { EVF_PORT = 19, EVF_RPORT = 20 };
+/* Whether field f of an event of this kind is coded through the table:
+ * connect's local port and accept's peer port, the two ends' ephemeral port
+ * of a connection between two processes of this host. */
+static inline bool peer_field(uint32_t kind, int f)
+{
+	return (f == EVF_PORT && kind == FR_EV_CONNECT) || (f == EVF_RPORT && kind == FR_EV_ACCEPT);
+}
 #define KSLOTS FL_KIND_SLOTS
 static inline unsigned kslot(uint32_t kind) { return kind < KSLOTS - 1 ? kind : KSLOTS - 1; }
 
@@ -250,6 +263,10 @@ struct model {
 	uint32_t nst, capst;
 	struct evstate ks[KSLOTS];
 	uint64_t maxref[NSTREAMS]; /* dictionary streams: highest reference so far */
+	/* FL_INCOMPAT_LOCAL_PEERS: ports sighted as connect's port or accept's
+	 * rport and not yet paired, newest first */
+	uint32_t peer[PEER_N];
+	unsigned peer_len;
 };
 
 static void model_reset(struct model *m)
@@ -289,6 +306,30 @@ static struct ctxstate *model_state(struct model *m, uint32_t pid, int hit, uint
 	s->v[0] = pid;         /* tid */
 	s->v[1] = m->last_pid; /* ppid */
 	return s;
+}
+
+/* The table of unpaired ports: index of port or -1. */
+static int peer_find(const struct model *m, uint32_t port)
+{
+	for (unsigned i = 0; i < m->peer_len; i++)
+		if (m->peer[i] == port)
+			return (int)i;
+	return -1;
+}
+/* Entry i pairs: it leaves the table (a port pairs once). */
+static void peer_take(struct model *m, unsigned i)
+{
+	memmove(m->peer + i, m->peer + i + 1, (m->peer_len - i - 1) * sizeof(uint32_t));
+	m->peer_len--;
+}
+/* A port sighted the first time goes in front; a full table drops its
+ * last (oldest) entry. */
+static void peer_insert(struct model *m, uint32_t port)
+{
+	unsigned n = m->peer_len < PEER_N ? m->peer_len : PEER_N - 1;
+	memmove(m->peer + 1, m->peer, n * sizeof(uint32_t));
+	m->peer[0] = port;
+	m->peer_len = n + 1;
 }
 
 /* MTF lookup: index of pid or -1. */
@@ -429,6 +470,7 @@ static void wdict_free(struct wdict *d)
 struct fl_writer {
 	int level;
 	bool raw, no_pack;
+	bool local_peers; /* FL_INCOMPAT_LOCAL_PEERS: not FL_WRITER_NO_LOCAL_PEERS */
 	uint32_t pack_max;
 	uint64_t count;
 	uint64_t ts_min, ts_max;
@@ -461,6 +503,7 @@ int fl_writer_new(const struct fl_writer_opts *opts, struct fl_writer **out)
 	w->level = opts && opts->level ? opts->level : FL_DEFAULT_LEVEL;
 	w->raw = opts && (opts->flags & FL_WRITER_RAW);
 	w->no_pack = opts && (opts->flags & FL_WRITER_NO_PACK);
+	w->local_peers = !(opts && (opts->flags & FL_WRITER_NO_LOCAL_PEERS));
 	w->pack_max = opts && opts->pack_max ? opts->pack_max : FL_PACK_MAX_DEFAULT;
 	if (w->level > ZSTD_maxCLevel())
 		w->level = ZSTD_maxCLevel();
@@ -742,14 +785,24 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 	}
 	if ((r = fl_put_varint(&S[S_EVMASK], em)))
 		goto fail;
+	/* the table of unpaired ports (LOCAL_PEERS), applied at commit: -2
+	 * untouched, -1 insert peer_port, else take that entry */
+	int peer_op = -2;
+	uint32_t peer_port = 0;
 	for (uint64_t x = em; x; x &= x - 1) {
 		int f = __builtin_ctzll(x);
 		const struct field *fd = &ev_fields[f];
 		saved[S_EV0 + f] = S[S_EV0 + f].len;
 		ev_saved |= 1ull << f;
-		if (fd->type == F_ADDR)
+		if (fd->type == F_ADDR) {
 			r = fl_bytes_put(&S[S_EV0 + f], &ecur.a[f == 21 ? 0 : 1], 17);
-		else
+		} else if (w->local_peers && peer_field(ev->kind, f)) {
+			peer_port = (uint32_t)ecur.v[f];
+			peer_op = peer_find(m, peer_port);
+			r = fl_put_varint(&S[S_EV0 + f],
+					  peer_op >= 0 ? (uint64_t)peer_op
+						       : PEER_N + (uint64_t)fl_zz32(peer_port - (uint32_t)ks->v[f]));
+		} else
 			r = put_value(&S[S_EV0 + f], fd, ecur.v[f], ks->v[f], ev->pid, ev->ts_ns, m->maxref[S_EV0 + f]);
 		if (r)
 			goto fail;
@@ -772,6 +825,10 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 		if (is_dict_type(ev_fields[f].type) && ecur.v[f] > m->maxref[S_EV0 + f])
 			m->maxref[S_EV0 + f] = ecur.v[f];
 	}
+	if (peer_op >= 0)
+		peer_take(m, (unsigned)peer_op);
+	else if (peer_op == -1)
+		peer_insert(m, peer_port);
 	int hit = mi;
 	if (hit >= 0)
 		mtf_front(m, (unsigned)hit);
@@ -1126,7 +1183,8 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	h.version = htole32(FL_SEG_VERSION);
 	h.header_size = htole32(FL_HEADER_SIZE);
 	h.incompat_flags = htole32(FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES |
-				   FL_INCOMPAT_NEWREF | FL_INCOMPAT_TS_BASE | (pack.len ? FL_INCOMPAT_PACKED : 0));
+				   FL_INCOMPAT_NEWREF | FL_INCOMPAT_TS_BASE | (pack.len ? FL_INCOMPAT_PACKED : 0) |
+				   (w->local_peers ? FL_INCOMPAT_LOCAL_PEERS : 0));
 	h.compat_flags = htole32(FL_COMPAT_SESSIONS);
 	h.seq = htole64(seq);
 	if (prev_hash)
@@ -2175,6 +2233,34 @@ static inline int get_value(struct fl_segment *g, struct rlane *L, int s, const 
 	}
 }
 
+/* connect's port or accept's rport with LOCAL_PEERS (FORMAT.md 5.4.1):
+ * an index into the lane's table of unpaired ports, or PEER_N + the zz32
+ * delta from *v (the kind state). Both streams are in FL_COL_DETAIL, so a
+ * reader loads both or neither, and the table sees every update. */
+static int get_peer_port(struct fl_segment *g, struct rlane *L, int s, uint64_t *v)
+{
+	struct model *m = &L->m;
+	uint64_t x = 0;
+	int r;
+	if ((r = get(g, L, s, &x)))
+		return r;
+	if (x < PEER_N) {
+		if (x >= m->peer_len)
+			return stream_err(g, L, s, "peer port index out of range");
+		*v = m->peer[x];
+		peer_take(m, (unsigned)x);
+		return 0;
+	}
+	if (x - PEER_N > UINT32_MAX)
+		return stream_err(g, L, s, "value out of range");
+	/* writers code a port in the table by its index; a reader need not
+	 * check (a duplicate entry would only be an unused code) */
+	uint32_t port = (uint32_t)*v + fl_unzz32((uint32_t)(x - PEER_N));
+	peer_insert(m, port);
+	*v = port;
+	return 0;
+}
+
 static inline void set_field(struct fl_segment *g, struct fr_event *ev, const struct field *f, uint64_t v)
 {
 	switch (f->type) {
@@ -2306,7 +2392,11 @@ static int next_in_lane(struct fl_segment *g, struct rlane *L, struct fr_event *
 			rs->p += 17;
 			memcpy((char *)t + fd->off, a, sizeof(*a));
 		} else {
-			if ((r = get_value(g, L, s, fd, ks->v[f], pid, ts, &ks->v[f])))
+			if (peer_field((uint32_t)kind, f) && (g->info.incompat_flags & FL_INCOMPAT_LOCAL_PEERS))
+				r = get_peer_port(g, L, s, &ks->v[f]);
+			else
+				r = get_value(g, L, s, fd, ks->v[f], pid, ts, &ks->v[f]);
+			if (r)
 				return r;
 			set_field(g, t, fd, ks->v[f]);
 		}

@@ -59,6 +59,9 @@ struct fl_writer_opts {
 /* Write every block separately, as writers before the pack did (a segment
  * any reader since 2026-11-22 decodes; tests and measurements). */
 #define FL_WRITER_NO_PACK 0x2u
+/* Code connect's port and accept's rport as writers before LOCAL_PEERS did
+ * (plain deltas, FORMAT.md 5.4; tests and measurements). */
+#define FL_WRITER_NO_LOCAL_PEERS 0x4u
 #define FL_PACK_MAX_DEFAULT 4096u
 /* zstd level 9: the recorder encodes segments in its recording loop, and
  * level 19 costs ten times the CPU (0.36M against 3.85M events/s on the

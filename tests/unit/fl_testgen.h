@@ -252,6 +252,105 @@ static inline void gen_nginx(struct gen *g, size_t n)
 	g->n = n;
 }
 
+/* Loopback TCP, as a local reverse proxy or database client sees it: a
+ * client connects from an ephemeral port (previous + 2*(1..8), as Linux
+ * picks them) and a server worker accepts that same port as its peer's.
+ * Mixed in: pairs in either order (different CPUs), several connections
+ * in flight (accepts shuffled), bursts of more than 16 connects before
+ * their accepts (the LOCAL_PEERS table overflows), connects to and
+ * accepts from other hosts (never paired), a port used again after it
+ * paired, a connect whose port equals the previous connect's (nothing
+ * coded), opens in between. Deterministic for a given g->rng:
+ * tests/fixtures/loopback-pre-peers.frl holds gen_loopback(rng 11, 600)
+ * written before LOCAL_PEERS, and its test compares against this. */
+static inline void gen_loopback_conn(struct gen *g, uint64_t t, uint32_t kind, uint32_t port, uint32_t rport,
+				     int remote)
+{
+	struct fr_event *e = gen_push(g);
+	if (kind == FR_EV_CONNECT)
+		gen_ctx(e, 3000, 1, "python3", "/usr/bin/python3.12", 1699990000000000000ull);
+	else
+		gen_ctx(e, 3001 + (uint32_t)gen_below(g, 4), 3000 - 1, "nginx", "/usr/sbin/nginx",
+			1699990000000001000ull);
+	e->ts_ns = t;
+	e->kind = kind;
+	e->proto = FR_PROTO_TCP;
+	e->port = port;
+	e->rport = rport;
+	e->addr.family = e->raddr.family = 2;
+	e->addr.bytes[0] = e->raddr.bytes[0] = 127;
+	e->addr.bytes[3] = e->raddr.bytes[3] = 1;
+	if (remote)
+		e->raddr.bytes[0] = 10, e->raddr.bytes[3] = (uint8_t)remote;
+}
+
+static inline void gen_loopback(struct gen *g, size_t n)
+{
+	uint64_t t = 1700000000000000000ull;
+	uint32_t eph = 40000, pending[24], used[64];
+	size_t nused = 0;
+	while (g->n < n) {
+		t += 100000 + gen_below(g, 400000);
+		unsigned what = (unsigned)gen_below(g, 20);
+		if (what < 10) { /* one pair, connect first mostly */
+			eph += 2 * (1 + (uint32_t)gen_below(g, 8));
+			if (eph > 60999)
+				eph -= 28232;
+			int acc_first = gen_below(g, 4) == 0;
+			for (int k = 0; k < 2; k++)
+				if ((k == 0) == acc_first)
+					gen_loopback_conn(g, t + (uint64_t)k * 20000, FR_EV_ACCEPT, 8080, eph, 0);
+				else
+					gen_loopback_conn(g, t + (uint64_t)k * 20000, FR_EV_CONNECT, eph, 8080, 0);
+			used[nused++ % 64] = eph;
+		} else if (what < 13) { /* k in flight, or a burst past the table */
+			size_t k = what == 12 ? 17 + (size_t)gen_below(g, 8) : 2 + (size_t)gen_below(g, 6);
+			for (size_t i = 0; i < k; i++) {
+				eph += 2 * (1 + (uint32_t)gen_below(g, 8));
+				if (eph > 60999)
+					eph -= 28232;
+				pending[i] = eph;
+				gen_loopback_conn(g, t + i * 1000, FR_EV_CONNECT, eph, 8080, 0);
+			}
+			for (size_t i = k; i > 1; i--) { /* shuffle */
+				size_t j = (size_t)gen_below(g, i);
+				uint32_t x = pending[i - 1];
+				pending[i - 1] = pending[j];
+				pending[j] = x;
+			}
+			for (size_t i = 0; i < k; i++) {
+				gen_loopback_conn(g, t + 50000 + i * 1000, FR_EV_ACCEPT, 8080, pending[i], 0);
+				used[nused++ % 64] = pending[i];
+			}
+		} else if (what < 15) { /* to another host: the server's side is not here */
+			gen_loopback_conn(g, t, FR_EV_CONNECT, 32768 + (uint32_t)gen_below(g, 28232), 443,
+					  1 + (int)gen_below(g, 200));
+		} else if (what < 16) { /* from another host */
+			gen_loopback_conn(g, t, FR_EV_ACCEPT, 8080, 1024 + (uint32_t)gen_below(g, 64511),
+					  1 + (int)gen_below(g, 200));
+		} else if (what < 17 && nused) { /* a port used again, much later */
+			uint32_t p = used[gen_below(g, nused < 64 ? nused : 64)];
+			gen_loopback_conn(g, t, FR_EV_CONNECT, p, 8080, 0);
+			gen_loopback_conn(g, t + 30000, FR_EV_ACCEPT, 8080, p, 0);
+		} else if (what < 18 && g->n) { /* the same port as the last connect: nothing coded */
+			uint32_t p = 0;
+			for (size_t i = g->n; i-- > 0;)
+				if (g->ev[i].kind == FR_EV_CONNECT) {
+					p = g->ev[i].port;
+					break;
+				}
+			gen_loopback_conn(g, t, FR_EV_CONNECT, p, 8081, 0);
+		} else { /* the server opens something */
+			struct fr_event *e = gen_push(g);
+			gen_ctx(e, 3001, 2999, "nginx", "/usr/sbin/nginx", 1699990000000001000ull);
+			e->ts_ns = t;
+			e->kind = FR_EV_OPEN;
+			e->path = gen_below(g, 2) ? "/var/www/html/index.html" : "/var/www/html/app.js";
+		}
+	}
+	g->n = n;
+}
+
 /* build-like: make forks a shell that execs gcc, which opens headers and
  * writes an object, then exits; many execs, many new pids. */
 static inline void gen_build(struct gen *g, size_t n)

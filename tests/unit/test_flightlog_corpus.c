@@ -95,6 +95,12 @@ static int write_corpus(const char *dir)
 	gen_nginx(&g, 30);
 	write_seed(dir, "seed-nginx-raw.frl", &g, FL_WRITER_RAW | FL_WRITER_NO_PACK);
 	gen_free(&g);
+	/* LOCAL_PEERS (2026-11-22): connect/accept pairs through the table */
+	g = (struct gen){.rng = 5};
+	gen_loopback(&g, 120);
+	write_seed(dir, "seed-loopback.frl", &g, 0);
+	write_seed(dir, "seed-loopback-raw.frl", &g, FL_WRITER_RAW | FL_WRITER_NO_PACK);
+	gen_free(&g);
 	g = (struct gen){.rng = 3};
 	for (int i = 0; i < 12; i++) {
 		struct fr_event *e = gen_push(&g);
