@@ -471,6 +471,7 @@ struct fl_writer {
 	int level;
 	bool raw, no_pack;
 	bool local_peers; /* FL_INCOMPAT_LOCAL_PEERS: not FL_WRITER_NO_LOCAL_PEERS */
+	bool peers_coded; /* a port went through the table: the flag is needed */
 	uint32_t pack_max;
 	uint64_t count;
 	uint64_t ts_min, ts_max;
@@ -536,6 +537,7 @@ static void writer_clear(struct fl_writer *w)
 	free(w->ses.order);
 	memset(&w->ses, 0, sizeof(w->ses));
 	w->count = 0;
+	w->peers_coded = false;
 	w->ts_min = w->ts_max = 0;
 	memset(w->kind_count, 0, sizeof(w->kind_count));
 }
@@ -829,6 +831,7 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 		peer_take(m, (unsigned)peer_op);
 	else if (peer_op == -1)
 		peer_insert(m, peer_port);
+	w->peers_coded |= peer_op != -2;
 	int hit = mi;
 	if (hit >= 0)
 		mtf_front(m, (unsigned)hit);
@@ -1184,7 +1187,9 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	h.header_size = htole32(FL_HEADER_SIZE);
 	h.incompat_flags = htole32(FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES |
 				   FL_INCOMPAT_NEWREF | FL_INCOMPAT_TS_BASE | (pack.len ? FL_INCOMPAT_PACKED : 0) |
-				   (w->local_peers ? FL_INCOMPAT_LOCAL_PEERS : 0));
+				   /* like PACKED, only when used: a segment without
+				    * connects stays readable by older readers */
+				   (w->peers_coded ? FL_INCOMPAT_LOCAL_PEERS : 0));
 	h.compat_flags = htole32(FL_COMPAT_SESSIONS);
 	h.seq = htole64(seq);
 	if (prev_hash)
