@@ -1155,10 +1155,10 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	h.version = htole32(FL_SEG_VERSION);
 	h.header_size = htole32(FL_HEADER_SIZE);
 	h.incompat_flags = htole32(FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES |
-				   FL_INCOMPAT_NEWREF | FL_INCOMPAT_TS_BASE | (pack.len ? FL_INCOMPAT_PACKED : 0) |
-				   FL_INCOMPAT_FRONT_CODED);
+				   FL_INCOMPAT_NEWREF | FL_INCOMPAT_TS_BASE | (pack.len ? FL_INCOMPAT_PACKED : 0));
 	h.compat_flags = htole32(FL_COMPAT_SESSIONS);
 	h.seq = htole64(seq);
+	h.incompat_flags |= htole32(FL_INCOMPAT_FRONT_CODED); /* the paths block (dict_front_code) */
 	if (prev_hash)
 		memcpy(h.prev_hash, prev_hash, FL_HASH_LEN);
 	h.event_count = htole64(w->count);
