@@ -176,8 +176,16 @@ static inline uint64_t fl_le64_get(const uint8_t *p)
  * the same ports: once they are blocks of their own (thousands of
  * connections per segment), the copy cost as much as the original. */
 #define FL_INCOMPAT_LOCAL_PEERS 0x40u
+/* The paths dictionary is front coded: per entry the length of the prefix
+ * it shares with the previous entry (at most FL_FRONT_MAX), then the
+ * suffix (FORMAT.md 4.1). A tree walk repeats its directories in every
+ * entry, which zstd matches at a few bytes per entry; a package unpack's
+ * paths block shrinks 15x. */
+#define FL_INCOMPAT_FRONT_CODED 0x80u
+#define FL_FRONT_MAX 255u
 #define FL_INCOMPAT_KNOWN (FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES | FL_INCOMPAT_NEWREF | \
-			   FL_INCOMPAT_PACKED | FL_INCOMPAT_TS_BASE | FL_INCOMPAT_LOCAL_PEERS)
+			   FL_INCOMPAT_PACKED | FL_INCOMPAT_TS_BASE | FL_INCOMPAT_LOCAL_PEERS | \
+			   FL_INCOMPAT_FRONT_CODED)
 
 struct fl_seg_header {
 	uint8_t magic[8];          /* "FRLOGSEG" */

@@ -1058,6 +1058,42 @@ static inline uint64_t in_unit(uint64_t t, uint64_t unit)
 	}
 }
 
+/* A front-coded dictionary block (FL_INCOMPAT_FRONT_CODED, FORMAT.md 4.1):
+ * n varint shared-prefix lengths (each at most FL_FRONT_MAX), n varint
+ * suffix lengths, the suffixes each followed by a NUL. The in-memory
+ * dictionary is left as it is (a failed finish keeps the writer). */
+static int dict_front_code(const struct wdict *d, struct fl_bytes *o)
+{
+	uint8_t *pre = malloc(d->n ? d->n : 1); /* p_i <= FL_FRONT_MAX < 256 */
+	if (!pre)
+		return -ENOMEM;
+	_Static_assert(FL_FRONT_MAX <= UINT8_MAX, "prefix lengths fit a byte");
+	int e = 0;
+	size_t shared = 0;
+	for (uint32_t i = 0; i < d->n && !e; i++) {
+		uint32_t q = 0;
+		if (i) {
+			const uint8_t *a = d->data.p + d->off[i - 1], *b = d->data.p + d->off[i];
+			uint32_t m = d->len[i - 1] < d->len[i] ? d->len[i - 1] : d->len[i];
+			if (m > FL_FRONT_MAX)
+				m = FL_FRONT_MAX;
+			while (q < m && a[q] == b[q])
+				q++;
+		}
+		pre[i] = (uint8_t)q;
+		shared += q;
+		e |= fl_put_varint(o, q);
+	}
+	for (uint32_t i = 0; i < d->n && !e; i++)
+		e |= fl_put_varint(o, d->len[i] - pre[i]);
+	if (!e)
+		e = fl_bytes_grow(o, d->data.len - shared);
+	for (uint32_t i = 0; i < d->n && !e; i++)
+		fl_bytes_put(o, d->data.p + d->off[i] + pre[i], d->len[i] - pre[i] + 1); /* with its NUL */
+	free(pre);
+	return e ? -ENOMEM : 0;
+}
+
 int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq,
 		     void **out, size_t *out_len)
 {
@@ -1090,8 +1126,9 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	for (int d = 0; d < ND; d++) {
 		if (!w->d[d].n)
 			continue;
-		if (fl_bytes_put(&dictraw[d], w->d[d].lens.p, w->d[d].lens.len) ||
-		    fl_bytes_put(&dictraw[d], w->d[d].data.p, w->d[d].data.len)) {
+		if (d == D_PATH ? dict_front_code(&w->d[d], &dictraw[d])
+				: fl_bytes_put(&dictraw[d], w->d[d].lens.p, w->d[d].lens.len) ||
+					  fl_bytes_put(&dictraw[d], w->d[d].data.p, w->d[d].data.len)) {
 			r = -ENOMEM;
 			goto out;
 		}
@@ -1192,6 +1229,8 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 				   (w->peers_coded ? FL_INCOMPAT_LOCAL_PEERS : 0));
 	h.compat_flags = htole32(FL_COMPAT_SESSIONS);
 	h.seq = htole64(seq);
+	if (w->d[D_PATH].n) /* the paths block is front coded (dict_front_code); only then */
+		h.incompat_flags |= htole32(FL_INCOMPAT_FRONT_CODED);
 	if (prev_hash)
 		memcpy(h.prev_hash, prev_hash, FL_HASH_LEN);
 	h.event_count = htole64(w->count);
@@ -1471,9 +1510,95 @@ static int load_block_prefix(const uint8_t *buf, const struct fl_block_desc *d, 
 	return 0;
 }
 
-static int parse_dict(struct rdict *rd, uint8_t *raw, size_t len, uint32_t items, bool cstr,
+/* A front-coded dictionary block (FORMAT.md 4.1) rebuilt into one new
+ * buffer laid out as a plain block's data part (entries in index order,
+ * each followed by a NUL), which the rest of the reader points into. The
+ * rebuilt size is known from the lengths alone and bounded before anything
+ * is allocated: p_i <= FL_FRONT_MAX keeps it linear in the block's size,
+ * and it must stay <= FL_MAX_RAW like a decompressed block. On success raw
+ * is freed and rd->raw is the new buffer; on failure raw is the caller's. */
+static int parse_dict_front(struct rdict *rd, uint8_t *raw, size_t len, uint32_t items, bool cstr,
+			    const char *name, uint64_t off, struct fl_error *err)
+{
+	/* each entry has two length bytes and a NUL: items <= len / 3 */
+	if (items > len / 3)
+		return fl_set_error(err, -EBADMSG, off, name, "dictionary count %u too large", items);
+	const uint8_t *p = raw, *end = raw + len;
+	rd->s = malloc((items ? items : 1) * sizeof(char *));
+	rd->len = malloc((items ? items : 1) * sizeof(uint32_t));
+	if (!rd->s || !rd->len)
+		return fl_set_error(err, -ENOMEM, off, name, "out of memory");
+	/* shared-prefix lengths, kept in rd->len for now */
+	for (uint32_t i = 0; i < items; i++) {
+		uint64_t q;
+		size_t at = (size_t)(p - raw);
+		if (fl_get_varint(&p, end, &q))
+			return fl_set_error(err, -EBADMSG, off, name, "bad shared prefix length of entry %u (byte %zu)",
+					    i, at);
+		if (q > (i ? FL_FRONT_MAX : 0))
+			return fl_set_error(err, -EBADMSG, off, name,
+					    "shared prefix length %llu of entry %u over %u (byte %zu)",
+					    (unsigned long long)q, i, i ? FL_FRONT_MAX : 0, at);
+		rd->len[i] = (uint32_t)q;
+	}
+	const uint8_t *sfx_lens = p;
+	uint64_t sfx_total = 0, total = 0;
+	for (uint32_t i = 0; i < items; i++) {
+		uint64_t sl;
+		size_t at = (size_t)(p - raw);
+		uint32_t q = rd->len[i];
+		if (fl_get_varint(&p, end, &sl) || sl > UINT32_MAX - 1u - q)
+			return fl_set_error(err, -EBADMSG, off, name, "bad suffix length of entry %u (byte %zu)", i,
+					    at);
+		if (i && q > rd->len[i - 1])
+			return fl_set_error(err, -EBADMSG, off, name,
+					    "shared prefix length %u of entry %u longer than entry %u (%u bytes)", q, i,
+					    i - 1, rd->len[i - 1]);
+		rd->len[i] = q + (uint32_t)sl;
+		sfx_total += sl + 1;
+		total += (uint64_t)rd->len[i] + 1;
+		if (sfx_total > (uint64_t)(end - p))
+			return fl_set_error(err, -EBADMSG, off, name,
+					    "suffix lengths overrun the block at entry %u (byte %zu)", i, at);
+		if (total > FL_MAX_RAW)
+			return fl_set_error(err, -EFBIG, off, name, "rebuilt dictionary over %llu bytes at entry %u",
+					    (unsigned long long)FL_MAX_RAW, i);
+	}
+	if (sfx_total != (uint64_t)(end - p))
+		return fl_set_error(err, -EBADMSG, off, name, "dictionary data length mismatch");
+	uint8_t *buf = malloc(total + 1);
+	if (!buf)
+		return fl_set_error(err, -ENOMEM, off, name, "out of memory");
+	const uint8_t *pre = raw, *sfx = p;
+	uint8_t *o = buf;
+	for (uint32_t i = 0; i < items; i++) {
+		uint64_t q = 0;
+		fl_get_varint(&pre, sfx_lens, &q); /* checked above */
+		uint32_t sl = rd->len[i] - (uint32_t)q;
+		if (sfx[sl] != 0 || (cstr && memchr(sfx, 0, sl))) {
+			free(buf);
+			return fl_set_error(err, -EBADMSG, off, name, "dictionary entry %u not terminated (byte %zu)",
+					    i, (size_t)(sfx - raw));
+		}
+		if (q)
+			memcpy(o, rd->s[i - 1], q);
+		memcpy(o + q, sfx, sl + 1);
+		rd->s[i] = (const char *)o;
+		o += rd->len[i] + 1;
+		sfx += sl + 1;
+	}
+	*o = 0;
+	free(raw);
+	rd->n = items;
+	rd->raw = buf;
+	return 0;
+}
+
+static int parse_dict(struct rdict *rd, uint8_t *raw, size_t len, uint32_t items, bool cstr, bool front,
 		      const char *name, uint64_t off, struct fl_error *err)
 {
+	if (front)
+		return parse_dict_front(rd, raw, len, items, cstr, name, off, err);
 	/* each entry has >= 1 length byte and a NUL: items <= len / 2 */
 	if (items > len / 2)
 		return fl_set_error(err, -EBADMSG, off, name, "dictionary count %u too large", items);
@@ -1764,7 +1889,8 @@ static int use_block(struct fl_segment *g, struct open_ctx *c, const struct lblk
 		if ((r = load_lblk(c, L, &raw, &rawlen)))
 			return r;
 		g->d[di].off = L->offset;
-		r = parse_dict(&g->d[di], raw, rawlen, L->items, di != D_ARGV, name, L->offset, e);
+		r = parse_dict(&g->d[di], raw, rawlen, L->items, di != D_ARGV,
+			       di == D_PATH && (c->incompat & FL_INCOMPAT_FRONT_CODED), name, L->offset, e);
 		if (r && !g->d[di].raw)
 			free(raw);
 		return r;

@@ -462,6 +462,168 @@ static void test_pack_blocks(void)
 	free(ub);
 }
 
+/* Decode g's segment and check the paths dictionary against want[0..nw):
+ * the entries in first-seen order, laid out one after the other, each
+ * followed by a NUL (what path_ref_of and the path scan rely on). */
+static int check_paths_dict(const void *buf, size_t len, const char *const *want, size_t nw, char *why,
+			    size_t wl)
+{
+	struct fl_segment *s;
+	struct fl_error err;
+	if (fl_segment_open(buf, len, &s, &err))
+		return snprintf(why, wl, "open: %s", err.msg), 1;
+	int bad = 0;
+	if (!(fl_segment_info(s)->incompat_flags & 0x80) != !nw)
+		bad = (snprintf(why, wl, "FRONT_CODED flag %s", nw ? "missing" : "set without a paths dictionary"), 1);
+	size_t n;
+	const uint32_t *lens;
+	const char *const *d = fl_segment_dict(s, FL_DICT_PATHS, &lens, &n);
+	if (!bad && n != nw)
+		bad = (snprintf(why, wl, "%zu entries, want %zu", n, nw), 1);
+	for (size_t i = 0; i < n && !bad; i++) {
+		if (lens[i] != strlen(want[i]) || memcmp(d[i], want[i], lens[i]) || d[i][lens[i]])
+			bad = (snprintf(why, wl, "entry %zu differs", i), 1);
+		else if (i + 1 < n && d[i + 1] != d[i] + lens[i] + 1)
+			bad = (snprintf(why, wl, "entry %zu not right after entry %zu", i + 1, i), 1);
+	}
+	for (size_t i = 0; i < nw && !bad; i++)
+		if (fl_segment_path_entry(s, want[i]) != d[i])
+			bad = (snprintf(why, wl, "fl_segment_path_entry of entry %zu", i), 1);
+	/* the path scan maps entry pointers back to references */
+	if (!bad && nw) {
+		struct fl_path_hit *hits = NULL;
+		size_t nh = 0;
+		const char *e = d[nw - 1];
+		if (fl_segment_find_paths(s, &e, 1, &hits, &nh) || !nh || strcmp(hits[0].path, want[nw - 1]))
+			bad = (snprintf(why, wl, "find_paths of the last entry: %zu hits", nh), 1);
+		free(hits);
+	}
+	fl_segment_free(s);
+	return bad;
+}
+
+/* Events opening paths[0..n) in turn; *distinct gets them in first-seen
+ * order without repeats. */
+static size_t push_opens(struct gen *g, const char *const *paths, size_t n, const char **distinct)
+{
+	size_t nd = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct fr_event *e = gen_push(g);
+		e->kind = FR_EV_OPEN;
+		e->pid = 7;
+		e->ts_ns = 1000000 * (i + 1);
+		e->path = paths[i];
+		if (!paths[i])
+			continue;
+		size_t k = 0;
+		while (k < nd && strcmp(distinct[k], paths[i]))
+			k++;
+		if (k == nd)
+			distinct[nd++] = paths[i];
+	}
+	return nd;
+}
+
+/* The paths dictionary is front coded (FORMAT.md 4.1, FRONT_CODED): shared
+ * prefixes are capped at 255 bytes, entries may be prefixes of each other,
+ * a dictionary may have one entry or none. */
+static void test_front_coding(void)
+{
+	char why[256] = "";
+	char *a[8];
+	size_t al[8] = {255, 256, 256, 254, 301, 301, 4000, 4003};
+	for (int i = 0; i < 8; i++) {
+		a[i] = malloc(al[i] + 1);
+		memset(a[i], 'a', al[i]);
+		a[i][0] = '/';
+		a[i][al[i]] = 0;
+	}
+	a[1][255] = 'b'; /* shares 255 with a[0] */
+	a[2][255] = 'c'; /* shares 255 with a[1]: the cap */
+	/* a[3]: a prefix of a[2], 254 bytes */
+	a[4][300] = 'x';
+	a[5][300] = 'y'; /* shares 300 > 255 */
+	memcpy(a[7] + 4000, "/zz", 3); /* a[6] + "/zz" */
+	const char *paths[] = {"/usr/lib/x", "/usr/lib", "/usr/lib/x/y", "/usr", "", "/", "/usr/lib/x/y",
+			       "/usr/lib/x/yz", "/usr/lib/x/y", "/usr/lib/x/yz/", "/usr/lib/x/yz/", "/", "",
+			       a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[6], "/usr/lib/x", "/v"};
+	size_t np = sizeof(paths) / sizeof(paths[0]);
+	const char *want[sizeof(paths) / sizeof(paths[0])];
+	struct gen g = {.rng = 11};
+	size_t nw = push_opens(&g, paths, np, want);
+	ok(!round_trip(&g, 0, NULL, why, sizeof(why)), "front coding: prefixes of each other, shared prefixes at and over the 255-byte cap %s",
+	   why);
+	size_t len;
+	void *buf = gen_encode(&g, &len);
+	ok(buf && !check_paths_dict(buf, len, want, nw, why, sizeof(why)),
+	   "... the rebuilt paths dictionary: %zu entries in first-seen order, contiguous %s", nw, why);
+	free(buf);
+	gen_free(&g);
+	for (int i = 0; i < 8; i++)
+		free(a[i]);
+
+	/* one entry; none (no paths block at all) */
+	g = (struct gen){.rng = 12};
+	const char *one[] = {"/only", "/only"};
+	nw = push_opens(&g, one, 2, want);
+	buf = gen_encode(&g, &len);
+	ok(!round_trip(&g, 0, NULL, why, sizeof(why)) && buf && !check_paths_dict(buf, len, want, nw, why, sizeof(why)),
+	   "front coding: a one-entry paths dictionary %s", why);
+	free(buf);
+	gen_free(&g);
+	g = (struct gen){.rng = 13};
+	const char *none[] = {NULL, NULL};
+	push_opens(&g, none, 2, want);
+	buf = gen_encode(&g, &len);
+	ok(!round_trip(&g, 0, NULL, why, sizeof(why)) && buf && !check_paths_dict(buf, len, want, 0, why, sizeof(why)),
+	   "front coding: no paths dictionary %s", why);
+	free(buf);
+	gen_free(&g);
+
+	/* a tree walk (what a package unpack records): the paths block holds
+	 * little more than the last component of each path */
+	g = (struct gen){.rng = 14};
+	static const char *const dirs[] = {"/usr/lib/python3/dist-packages/numpy/core/include/numpy/",
+					   "/usr/share/doc/python3-numpy/examples/", "/usr/include/x86_64-linux-gnu/bits/"};
+	const char **tree = malloc(3 * 40 * 25 * sizeof(char *));
+	const char **twant = malloc(3 * 40 * 25 * sizeof(char *));
+	size_t nt = 0, sum = 0;
+	for (int d = 0; d < 3; d++)
+		for (int s = 0; s < 40; s++)
+			for (int f = 0; f < 25; f++) {
+				char p[200];
+				snprintf(p, sizeof(p), "%ssub%02d/module_%d.py", dirs[d], s, f);
+				tree[nt++] = gen_strdup(&g, p);
+				sum += strlen(p) + 1;
+			}
+	nw = push_opens(&g, tree, nt, twant);
+	buf = gen_encode(&g, &len);
+	uint64_t praw = 0;
+	struct fl_segment *s;
+	if (buf && !fl_segment_open(buf, len, &s, NULL)) {
+		size_t nb;
+		const struct fl_block_stat *b = fl_segment_blocks(s, &nb);
+		for (size_t i = 0; i < nb; i++)
+			if (!strcmp(b[i].name, "paths"))
+				praw = b[i].raw;
+		fl_segment_free(s);
+	}
+	ok(!round_trip(&g, 0, NULL, why, sizeof(why)) && buf && !check_paths_dict(buf, len, twant, nw, why, sizeof(why)),
+	   "front coding: a tree walk of %zu paths round-trips %s", nt, why);
+	ok(praw > 0 && praw * 3 < sum, "... its paths block is %llu bytes raw for %zu bytes of paths",
+	   (unsigned long long)praw, sum);
+	free(buf);
+	free(tree);
+	free(twant);
+	gen_free(&g);
+
+	/* the compiler-like stream: header paths out of tree order */
+	g = (struct gen){.rng = 15};
+	gen_build(&g, 3000);
+	ok(!round_trip(&g, 9, NULL, why, sizeof(why)), "front coding: a build stream round-trips %s", why);
+	gen_free(&g);
+}
+
 /* A segment written before the pack (tests/fixtures/session-ssh.frl,
  * recorded 2026-11-22) still decodes; its events re-encoded packed come
  * back identical, in fewer bytes. */
@@ -524,6 +686,7 @@ int main(void)
 	test_ts_units();
 	test_change_lane();
 	test_pack_blocks();
+	test_front_coding();
 	test_old_fixture();
 	test_bloom_size();
 	test_property();

@@ -116,6 +116,30 @@ static int write_corpus(const char *dir)
 		if (e->line && strlen(e->line) > 20) e->line = "ls";
 	}
 	write_seed(dir, "seed-random-raw.frl", &g, FL_WRITER_RAW | FL_WRITER_NO_PACK);
+	/* front-coded paths (FRONT_CODED, 2026-11-22; the seeds above were
+	 * written before it): a small tree walk, with entries that are
+	 * prefixes of each other and one sharing more than the 255-byte cap */
+	struct gen t = {.rng = 5};
+	static const char *const tdirs[] = {"/usr/lib/python3/dist-packages/pkg/", "/usr/share/doc/pkg/", "/etc/pkg/"};
+	char *longp = malloc(300);
+	memset(longp, 'l', 299);
+	longp[0] = '/';
+	longp[299] = 0;
+	for (int k = 0; k < 40; k++) {
+		struct fr_event *e = gen_push(&t);
+		char p[128];
+		snprintf(p, sizeof(p), "%s%s%d%s", tdirs[k / 14], k % 3 ? "sub/" : "", k, k % 5 ? ".py" : "");
+		e->kind = k % 4 ? FR_EV_CREATE : FR_EV_OPEN;
+		e->pid = 900;
+		e->ts_ns = 1700000000000000000ull + 1000000ull * k;
+		e->comm = "dpkg";
+		e->exe = "/usr/bin/dpkg";
+		e->path = k == 20 ? gen_keep(&t, longp) : k == 21 ? "/lllll" : gen_strdup(&t, p);
+		e->mode = 0644;
+	}
+	write_seed(dir, "seed-tree-front-raw.frl", &t, FL_WRITER_RAW | FL_WRITER_NO_PACK);
+	write_seed(dir, "seed-tree-front.frl", &t, 0);
+	gen_free(&t);
 	/* a journal with two records */
 	char p[512];
 	snprintf(p, sizeof(p), "%s/seed-journal.frj", dir);
@@ -147,7 +171,7 @@ int main(void)
 		return 1;
 	}
 	struct dirent *de;
-	int files = 0, seeds_ok = 1, packed = 0, unpacked = 0;
+	int files = 0, seeds_ok = 1, packed = 0, unpacked = 0, front = 0;
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -179,8 +203,10 @@ int main(void)
 		fl_writer_free(w);
 		if (!strncmp(de->d_name, "seed-", 5)) {
 			int good = strstr(de->d_name, ".frj") ? jr == 0 && rec.events == 5 : r == 0 && k == 0;
-			if (good && strstr(de->d_name, ".frl") && len >= 128)
+			if (good && strstr(de->d_name, ".frl") && len >= 128) {
 				*(buf[20] & 0x10 ? &packed : &unpacked) += 1; /* incompat PACKED */
+				front += (buf[20] & 0x80) != 0;               /* FRONT_CODED */
+			}
 			if (!good) {
 				seeds_ok = 0;
 				printf("# seed %s did not decode (%d/%d/%d)\n", de->d_name, r, k, jr);
@@ -192,5 +218,7 @@ int main(void)
 	ok(files > 0, "replayed %d corpus files from %s without a crash", files, dir);
 	ok(seeds_ok, "every seed-* file decodes cleanly");
 	ok(packed >= 2 && unpacked >= 2, "seeds in both layouts decode: %d packed, %d unpacked", packed, unpacked);
+	ok(front >= 2 && packed + unpacked - front >= 2, "seeds with and without front-coded paths decode: %d and %d",
+	   front, packed + unpacked - front);
 	return tap_done();
 }

@@ -616,6 +616,230 @@ static void test_mutated_streams(void)
 	mutated_streams(0, "packed (sub-table and members)");
 }
 
+/* ---- front-coded paths dictionary (FORMAT.md 4.1) ---- */
+
+/* seg (unpacked) with its paths block (type 18) replaced by raw[0..rlen),
+ * stored raw, with `items` entries; every CRC and the file size fixed. */
+static uint8_t *with_paths_block(const uint8_t *seg, const uint8_t *raw, size_t rlen, uint32_t items,
+				 size_t *out_len)
+{
+	uint32_t nb = fl_le32_get(seg + 88);
+	uint64_t toff = fl_le64_get(seg + 96);
+	size_t total = toff + nb * 40;
+	for (uint32_t i = 0; i < nb; i++) {
+		const uint8_t *d = seg + toff + 40 * i;
+		total += fl_le32_get(d) == 18 ? rlen : fl_le64_get(d + 16);
+	}
+	uint8_t *o = malloc(total);
+	memcpy(o, seg, toff);
+	size_t at = toff + nb * 40;
+	for (uint32_t i = 0; i < nb; i++) {
+		uint8_t *d = o + toff + 40 * i;
+		memcpy(d, seg + toff + 40 * i, 40);
+		const uint8_t *src = seg + fl_le64_get(d + 8);
+		size_t n = fl_le64_get(d + 16);
+		if (fl_le32_get(d) == 18) {
+			src = raw;
+			n = rlen;
+			fl_le32_put(d + 4, 0); /* raw codec */
+			fl_le64_put(d + 24, rlen);
+			fl_le32_put(d + 32, fl_crc32c(0, raw, rlen));
+			fl_le32_put(d + 36, items);
+		}
+		fl_le64_put(d + 8, at);
+		fl_le64_put(d + 16, n);
+		memcpy(o + at, src, n);
+		at += n;
+	}
+	fl_le64_put(o + 104, total);
+	fl_le32_put(o + 112, fl_crc32c(0, o + toff, nb * 40));
+	fix_header_crc(o);
+	*out_len = total;
+	return o;
+}
+
+static void put_varint(struct fl_bytes *b, uint64_t v)
+{
+	if (fl_put_varint(b, v))
+		abort();
+}
+
+/* The layout of FORMAT.md 4.1 from per-entry shared-prefix lengths p[],
+ * suffix lengths sl[] and the suffixes' bytes (each with its NUL). */
+static void fc_block(struct fl_bytes *b, const uint64_t *p, const uint64_t *sl, size_t n, const void *sfx,
+		     size_t sfxlen)
+{
+	b->len = 0;
+	for (size_t i = 0; i < n; i++)
+		put_varint(b, p[i]);
+	for (size_t i = 0; i < n; i++)
+		put_varint(b, sl[i]);
+	if (fl_bytes_put(b, sfx, sfxlen))
+		abort();
+}
+
+static void test_front_coded_paths(void)
+{
+	size_t len;
+	uint8_t *seg = make_segment_opts(3, 500, &len, FL_WRITER_RAW | FL_WRITER_NO_PACK);
+	struct fl_error e;
+	struct fl_segment *s;
+	ok(!fl_segment_open(seg, len, &s, &e) && (fl_segment_info(s)->incompat_flags & 0x80),
+	   "front coded: the writer sets FRONT_CODED (0x80)");
+	size_t n;
+	const uint32_t *lens;
+	const char *const *d = fl_segment_dict(s, FL_DICT_PATHS, &lens, &n);
+	/* the spec's encoding of those entries, independently of the writer */
+	uint64_t *p = calloc(n + 1, sizeof(uint64_t)), *sl = calloc(n + 1, sizeof(uint64_t));
+	struct fl_bytes sfx = {0}, blk = {0};
+	for (size_t i = 0; i < n; i++) {
+		while (i && p[i] < 255 && p[i] < lens[i] && p[i] < lens[i - 1] && d[i][p[i]] == d[i - 1][p[i]])
+			p[i]++;
+		sl[i] = lens[i] - p[i];
+		fl_bytes_put(&sfx, d[i] + p[i], sl[i] + 1);
+	}
+	fc_block(&blk, p, sl, n, sfx.p, sfx.len);
+	const uint8_t *wb = NULL;
+	uint64_t wlen = 0;
+	for (uint32_t i = 0; i < fl_le32_get(seg + 88); i++)
+		if (fl_le32_get(seg + 128 + 40 * i) == 18) {
+			wb = seg + fl_le64_get(seg + 128 + 40 * i + 8);
+			wlen = fl_le64_get(seg + 128 + 40 * i + 16);
+		}
+	ok(n > 10 && wb && wlen == blk.len && !memcmp(wb, blk.p, blk.len),
+	   "front coded: the writer's paths block (%zu entries, %llu bytes) is the FORMAT.md 4.1 layout", n,
+	   (unsigned long long)wlen);
+
+	size_t blen;
+	uint8_t *b = with_paths_block(seg, blk.p, blk.len, (uint32_t)n, &blen);
+	ok(decode_all(b, blen, &e) == 0, "front coded: a rebuilt segment with the spec's block decodes");
+	free(b);
+
+	/* one field changed at a time */
+	struct {
+		const char *what, *want;
+		int code;
+	} cases[] = {
+	    {"entry 0 with a shared prefix", "of entry 0 over 0", -EBADMSG},
+	    {"a shared prefix longer than the previous entry", "longer than entry", -EBADMSG},
+	    {"a shared prefix over 255", "over 255", -EBADMSG},
+	    {"a suffix length past the block", "suffix lengths overrun", -EBADMSG},
+	    {"a huge suffix length", "bad suffix length", -EBADMSG},
+	    {"a NUL inside a suffix", "not terminated", -EBADMSG},
+	    {"a suffix without its NUL", "not terminated", -EBADMSG},
+	    {"a byte after the suffixes", "data length mismatch", -EBADMSG},
+	    {"more entries than the block can hold", "count", -EBADMSG},
+	    {"a truncated shared-prefix varint", "bad shared prefix length", -EBADMSG},
+	};
+	size_t k0 = 0; /* an entry with a suffix of 2+ bytes after entry 0 */
+	for (size_t i = 1; i < n && !k0; i++)
+		if (sl[i] >= 2 && p[i] > 0)
+			k0 = i;
+	int all = k0 > 0;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]) && all; c++) {
+		uint64_t *p2 = malloc((n + 1) * sizeof(uint64_t)), *s2 = malloc((n + 1) * sizeof(uint64_t));
+		memcpy(p2, p, n * sizeof(uint64_t));
+		memcpy(s2, sl, n * sizeof(uint64_t));
+		uint8_t *x = malloc(sfx.len + 1);
+		memcpy(x, sfx.p, sfx.len);
+		size_t xl = sfx.len, items = n;
+		size_t at = 0; /* suffix k0's start */
+		for (size_t i = 0; i < k0; i++)
+			at += sl[i] + 1;
+		switch (c) {
+		case 0: p2[0] = 1, s2[0]--; break;
+		case 1: p2[k0] = lens[k0 - 1] + 1, s2[k0] = lens[k0] - p2[k0]; break;
+		case 2: p2[k0] = 256; break;
+		case 3: s2[k0] += sfx.len; break;
+		case 4: s2[k0] = 1ull << 40; break;
+		case 5: x[at] = 0; break;
+		case 6: x[at + sl[k0]] = 'z'; break;
+		case 7: x[xl++] = 0; break;
+		case 8: items = n * 100; break;
+		}
+		if (c == 1 && p2[k0] > lens[k0])
+			s2[k0] = 0; /* still "longer than entry k0 - 1" */
+		fc_block(&blk, p2, s2, n, x, xl);
+		if (c == 9) { /* a continuation byte at the end of the prefixes */
+			blk.len = 0;
+			for (size_t i = 0; i < n; i++)
+				put_varint(&blk, i == n - 1 ? 0x80 : p[i]);
+			blk.len--;
+			blk.p[blk.len++] = 0x80;
+			items = n;
+			/* pad so the count check passes: the block is long */
+			fl_bytes_put(&blk, x, xl);
+			memset(blk.p + blk.len - xl, 0x80, xl);
+		}
+		b = with_paths_block(seg, blk.p, blk.len, (uint32_t)items, &blen);
+		int r = decode_all(b, blen, &e);
+		if (r != cases[c].code || !strstr(e.msg, cases[c].want) || strcmp(e.block, "paths")) {
+			all = 0;
+			printf("# %s: %d, %s: %s (want %s)\n", cases[c].what, r, e.block, e.msg, cases[c].want);
+		}
+		free(b);
+		free(x);
+		free(p2);
+		free(s2);
+	}
+	ok(all, "front coded: corrupt shared-prefix and suffix lengths, NULs, counts: clean errors naming the paths block");
+
+	/* quadratic blow-up: one long entry, then entries each repeating it
+	 * whole. Without the 255-byte cap 3000 entries of 100000 bytes would
+	 * rebuild to 300 MB from a 300 kB block. */
+	{
+		size_t m = 3001, l0 = 100000;
+		uint64_t *qp = calloc(m, sizeof(uint64_t)), *qs = calloc(m, sizeof(uint64_t));
+		uint8_t *q = malloc(l0 + m);
+		memset(q, 'a', l0);
+		memset(q + l0, 0, m);
+		q[0] = '/';
+		qs[0] = l0;
+		for (size_t i = 1; i < m; i++)
+			qp[i] = l0;
+		fc_block(&blk, qp, qs, m, q, l0 + m);
+		b = with_paths_block(seg, blk.p, blk.len, (uint32_t)m, &blen);
+		int r = decode_all(b, blen, &e);
+		ok(r == -EBADMSG && strstr(e.msg, "over 255"), "front coded: a block repeating a 100 kB entry is refused: %s",
+		   e.msg);
+		free(b);
+		free(qp);
+		free(qs);
+		free(q);
+	}
+	/* within the cap but over FL_MAX_RAW (1 GiB) rebuilt: 255 bytes
+	 * repeated by 4.3 million entries of 3 bytes each (a 13 MB block) */
+	{
+		size_t m = 4300000;
+		struct fl_bytes big = {0};
+		put_varint(&big, 0);
+		for (size_t i = 1; i < m; i++)
+			put_varint(&big, 255);
+		put_varint(&big, 255);
+		for (size_t i = 1; i < m; i++)
+			put_varint(&big, 0);
+		if (fl_bytes_grow(&big, 256 + m))
+			abort();
+		memset(big.p + big.len, 'a', 255);
+		big.p[big.len] = '/';
+		memset(big.p + big.len + 255, 0, m);
+		big.len += 255 + m;
+		b = with_paths_block(seg, big.p, big.len, (uint32_t)m, &blen);
+		int r = decode_all(b, blen, &e);
+		ok(r == -EFBIG && strstr(e.msg, "rebuilt dictionary over"),
+		   "front coded: a %zu-byte block rebuilding to %llu bytes is refused before allocating: %s", big.len,
+		   (unsigned long long)m * 256, e.msg);
+		free(b);
+		fl_bytes_free(&big);
+	}
+	fl_segment_free(s); /* d and lens point into it */
+	fl_bytes_free(&sfx);
+	fl_bytes_free(&blk);
+	free(p);
+	free(sl);
+	free(seg);
+}
+
 int main(void)
 {
 	test_flip_each_block();
@@ -626,5 +850,6 @@ int main(void)
 	test_fast_read_pack();
 	test_pack_structure();
 	test_mutated_streams();
+	test_front_coded_paths();
 	return tap_done();
 }
