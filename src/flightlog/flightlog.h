@@ -62,6 +62,10 @@ struct fl_writer_opts {
 /* Code connect's port and accept's rport as writers before LOCAL_PEERS did
  * (plain deltas, FORMAT.md 5.4; tests and measurements). */
 #define FL_WRITER_NO_LOCAL_PEERS 0x4u
+/* Front code the paths dictionary (FORMAT.md 4.1) whatever share of its
+ * bytes the entries share with the entry before (by default only from 60%:
+ * a tree walk); tests of the layout, measurements. */
+#define FL_WRITER_FRONT_ALWAYS 0x8u
 #define FL_PACK_MAX_DEFAULT 4096u
 /* zstd level 9: the recorder encodes segments in its recording loop, and
  * level 19 costs ten times the CPU (0.36M against 3.85M events/s on the

@@ -465,16 +465,16 @@ static void test_pack_blocks(void)
 /* Decode g's segment and check the paths dictionary against want[0..nw):
  * the entries in first-seen order, laid out one after the other, each
  * followed by a NUL (what path_ref_of and the path scan rely on). */
-static int check_paths_dict(const void *buf, size_t len, const char *const *want, size_t nw, char *why,
-			    size_t wl)
+static int check_paths_dict(const void *buf, size_t len, const char *const *want, size_t nw, bool front,
+			    char *why, size_t wl)
 {
 	struct fl_segment *s;
 	struct fl_error err;
 	if (fl_segment_open(buf, len, &s, &err))
 		return snprintf(why, wl, "open: %s", err.msg), 1;
 	int bad = 0;
-	if (!(fl_segment_info(s)->incompat_flags & 0x80) != !nw)
-		bad = (snprintf(why, wl, "FRONT_CODED flag %s", nw ? "missing" : "set without a paths dictionary"), 1);
+	if (!(fl_segment_info(s)->incompat_flags & 0x80) != !front)
+		bad = (snprintf(why, wl, "FRONT_CODED flag %s", front ? "missing" : "set"), 1);
 	size_t n;
 	const uint32_t *lens;
 	const char *const *d = fl_segment_dict(s, FL_DICT_PATHS, &lens, &n);
@@ -524,6 +524,38 @@ static size_t push_opens(struct gen *g, const char *const *paths, size_t n, cons
 	return nd;
 }
 
+/* g's events as one segment written with writer flags `flags`. */
+static void *encode_flags(const struct gen *g, uint32_t flags, size_t *len)
+{
+	struct fl_writer *w;
+	struct fl_writer_opts o = {.flags = flags};
+	void *buf = NULL;
+	if (fl_writer_new(&o, &w))
+		return NULL;
+	for (size_t i = 0; i < g->n; i++)
+		fl_writer_add(w, &g->ev[i]);
+	if (fl_writer_finish(w, NULL, 1, &buf, len))
+		buf = NULL;
+	fl_writer_free(w);
+	return buf;
+}
+
+/* The share of the bytes of entries e[0..n) (each with its NUL) that each
+ * shares with the entry before, up to 255: FORMAT.md 4.1's writers front
+ * code from 0.6. */
+static double shared_share(const char *const *e, size_t n)
+{
+	size_t shared = 0, total = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t q = 0;
+		while (i && q < 255 && e[i][q] && e[i][q] == e[i - 1][q])
+			q++;
+		shared += q;
+		total += strlen(e[i]) + 1;
+	}
+	return total ? (double)shared / (double)total : 0;
+}
+
 /* The paths dictionary is front coded (FORMAT.md 4.1, FRONT_CODED): shared
  * prefixes are capped at 255 bytes, entries may be prefixes of each other,
  * a dictionary may have one entry or none. */
@@ -551,12 +583,19 @@ static void test_front_coding(void)
 	const char *want[sizeof(paths) / sizeof(paths[0])];
 	struct gen g = {.rng = 11};
 	size_t nw = push_opens(&g, paths, np, want);
-	ok(!round_trip(&g, 0, NULL, why, sizeof(why)), "front coding: prefixes of each other, shared prefixes at and over the 255-byte cap %s",
-	   why);
+	struct fl_writer_opts always = {.flags = FL_WRITER_FRONT_ALWAYS};
+	ok(!round_trip_opts(&g, always, NULL, why, sizeof(why)),
+	   "front coding: prefixes of each other, shared prefixes at and over the 255-byte cap %s", why);
 	size_t len;
-	void *buf = gen_encode(&g, &len);
-	ok(buf && !check_paths_dict(buf, len, want, nw, why, sizeof(why)),
+	void *buf = encode_flags(&g, FL_WRITER_FRONT_ALWAYS, &len);
+	ok(buf && !check_paths_dict(buf, len, want, nw, true, why, sizeof(why)),
 	   "... the rebuilt paths dictionary: %zu entries in first-seen order, contiguous %s", nw, why);
+	free(buf);
+	double share = shared_share(want, nw);
+	buf = gen_encode(&g, &len);
+	ok(share < 0.6 && buf && !check_paths_dict(buf, len, want, nw, false, why, sizeof(why)),
+	   "... by default, with %.0f%% of its bytes shared, it is written plain (FRONT_CODED clear) %s", 100 * share,
+	   why);
 	free(buf);
 	gen_free(&g);
 	for (int i = 0; i < 8; i++)
@@ -566,17 +605,19 @@ static void test_front_coding(void)
 	g = (struct gen){.rng = 12};
 	const char *one[] = {"/only", "/only"};
 	nw = push_opens(&g, one, 2, want);
-	buf = gen_encode(&g, &len);
-	ok(!round_trip(&g, 0, NULL, why, sizeof(why)) && buf && !check_paths_dict(buf, len, want, nw, why, sizeof(why)),
+	buf = encode_flags(&g, FL_WRITER_FRONT_ALWAYS, &len);
+	ok(!round_trip_opts(&g, always, NULL, why, sizeof(why)) && buf &&
+		   !check_paths_dict(buf, len, want, nw, true, why, sizeof(why)),
 	   "front coding: a one-entry paths dictionary %s", why);
 	free(buf);
 	gen_free(&g);
 	g = (struct gen){.rng = 13};
 	const char *none[] = {NULL, NULL};
 	push_opens(&g, none, 2, want);
-	buf = gen_encode(&g, &len);
-	ok(!round_trip(&g, 0, NULL, why, sizeof(why)) && buf && !check_paths_dict(buf, len, want, 0, why, sizeof(why)),
-	   "front coding: no paths dictionary %s", why);
+	buf = encode_flags(&g, FL_WRITER_FRONT_ALWAYS, &len);
+	ok(!round_trip_opts(&g, always, NULL, why, sizeof(why)) && buf &&
+		   !check_paths_dict(buf, len, want, 0, false, why, sizeof(why)),
+	   "front coding: no paths dictionary, no FRONT_CODED flag %s", why);
 	free(buf);
 	gen_free(&g);
 
@@ -608,8 +649,11 @@ static void test_front_coding(void)
 				praw = b[i].raw;
 		fl_segment_free(s);
 	}
-	ok(!round_trip(&g, 0, NULL, why, sizeof(why)) && buf && !check_paths_dict(buf, len, twant, nw, why, sizeof(why)),
-	   "front coding: a tree walk of %zu paths round-trips %s", nt, why);
+	share = shared_share(twant, nw);
+	ok(share >= 0.6 && !round_trip(&g, 0, NULL, why, sizeof(why)) && buf &&
+		   !check_paths_dict(buf, len, twant, nw, true, why, sizeof(why)),
+	   "front coding: a tree walk of %zu paths (%.0f%% of its bytes shared) is front coded by default and "
+	   "round-trips %s", nt, 100 * share, why);
 	ok(praw > 0 && praw * 3 < sum, "... its paths block is %llu bytes raw for %zu bytes of paths",
 	   (unsigned long long)praw, sum);
 	free(buf);
@@ -621,6 +665,9 @@ static void test_front_coding(void)
 	g = (struct gen){.rng = 15};
 	gen_build(&g, 3000);
 	ok(!round_trip(&g, 9, NULL, why, sizeof(why)), "front coding: a build stream round-trips %s", why);
+	ok(!round_trip_opts(&g, (struct fl_writer_opts){.level = 9, .flags = FL_WRITER_FRONT_ALWAYS}, NULL, why,
+			    sizeof(why)),
+	   "... and front coded anyway %s", why);
 	gen_free(&g);
 }
 

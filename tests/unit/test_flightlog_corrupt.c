@@ -681,7 +681,7 @@ static void fc_block(struct fl_bytes *b, const uint64_t *p, const uint64_t *sl, 
 static void test_front_coded_paths(void)
 {
 	size_t len;
-	uint8_t *seg = make_segment_opts(3, 500, &len, FL_WRITER_RAW | FL_WRITER_NO_PACK);
+	uint8_t *seg = make_segment_opts(3, 500, &len, FL_WRITER_RAW | FL_WRITER_NO_PACK | FL_WRITER_FRONT_ALWAYS);
 	struct fl_error e;
 	struct fl_segment *s;
 	ok(!fl_segment_open(seg, len, &s, &e) && (fl_segment_info(s)->incompat_flags & 0x80),
