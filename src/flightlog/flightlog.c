@@ -308,13 +308,19 @@ static struct ctxstate *model_state(struct model *m, uint32_t pid, int hit, uint
 	return s;
 }
 
+/* Index of v in a[0..n) or -1: the MTF pid list, the table of ports. */
+static int u32_index(const uint32_t *a, unsigned n, uint32_t v)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (a[i] == v)
+			return (int)i;
+	return -1;
+}
+
 /* The table of unpaired ports: index of port or -1. */
 static int peer_find(const struct model *m, uint32_t port)
 {
-	for (unsigned i = 0; i < m->peer_len; i++)
-		if (m->peer[i] == port)
-			return (int)i;
-	return -1;
+	return u32_index(m->peer, m->peer_len, port);
 }
 /* Entry i pairs: it leaves the table (a port pairs once). */
 static void peer_take(struct model *m, unsigned i)
@@ -335,10 +341,7 @@ static void peer_insert(struct model *m, uint32_t port)
 /* MTF lookup: index of pid or -1. */
 static int mtf_find(const struct model *m, uint32_t pid)
 {
-	for (unsigned i = 0; i < m->mtf_len; i++)
-		if (m->mtf[i] == pid)
-			return (int)i;
-	return -1;
+	return u32_index(m->mtf, m->mtf_len, pid);
 }
 static void mtf_front(struct model *m, unsigned i)
 {
@@ -1529,6 +1532,21 @@ static int load_block_prefix(const uint8_t *buf, const struct fl_block_desc *d, 
 	return 0;
 }
 
+/* The entry arrays of a dictionary of `items` entries in a block of len
+ * bytes, each entry taking at least min_bytes of it: a count the block
+ * cannot hold is refused before anything is allocated. */
+static int rdict_alloc(struct rdict *rd, uint32_t items, size_t len, size_t min_bytes, const char *name,
+		       uint64_t off, struct fl_error *err)
+{
+	if (items > len / min_bytes)
+		return fl_set_error(err, -EBADMSG, off, name, "dictionary count %u too large", items);
+	rd->s = malloc((items ? items : 1) * sizeof(char *));
+	rd->len = malloc((items ? items : 1) * sizeof(uint32_t));
+	if (!rd->s || !rd->len)
+		return fl_set_error(err, -ENOMEM, off, name, "out of memory");
+	return 0;
+}
+
 /* Number of NUL bytes in p[0..n), a word at a time (exact: a byte's high
  * bit is set in y only when the byte is 0). A C-string dictionary is valid
  * when each entry's terminator is where its length says and the entries
@@ -1570,14 +1588,11 @@ static uint32_t first_inner_nul(const uint8_t *p, const uint32_t *len, uint32_t 
 static int parse_dict_front(struct rdict *rd, uint8_t *raw, size_t len, uint32_t items, bool cstr,
 			    const char *name, uint64_t off, struct fl_error *err)
 {
-	/* each entry has two length bytes and a NUL: items <= len / 3 */
-	if (items > len / 3)
-		return fl_set_error(err, -EBADMSG, off, name, "dictionary count %u too large", items);
+	/* each entry has two length bytes and a NUL */
+	int r = rdict_alloc(rd, items, len, 3, name, off, err);
+	if (r)
+		return r;
 	const uint8_t *p = raw, *end = raw + len;
-	rd->s = malloc((items ? items : 1) * sizeof(char *));
-	rd->len = malloc((items ? items : 1) * sizeof(uint32_t));
-	if (!rd->s || !rd->len)
-		return fl_set_error(err, -ENOMEM, off, name, "out of memory");
 	/* shared-prefix lengths, kept in rd->len for now */
 	for (uint32_t i = 0; i < items; i++) {
 		uint64_t q;
@@ -1656,14 +1671,11 @@ static int parse_dict(struct rdict *rd, uint8_t *raw, size_t len, uint32_t items
 {
 	if (front)
 		return parse_dict_front(rd, raw, len, items, cstr, name, off, err);
-	/* each entry has >= 1 length byte and a NUL: items <= len / 2 */
-	if (items > len / 2)
-		return fl_set_error(err, -EBADMSG, off, name, "dictionary count %u too large", items);
+	/* each entry has >= 1 length byte and a NUL */
+	int r = rdict_alloc(rd, items, len, 2, name, off, err);
+	if (r)
+		return r;
 	const uint8_t *p = raw, *end = raw + len;
-	rd->s = malloc((items ? items : 1) * sizeof(char *));
-	rd->len = malloc((items ? items : 1) * sizeof(uint32_t));
-	if (!rd->s || !rd->len)
-		return fl_set_error(err, -ENOMEM, off, name, "out of memory");
 	uint64_t total = 0;
 	for (uint32_t i = 0; i < items; i++) {
 		uint64_t l;

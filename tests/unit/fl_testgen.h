@@ -427,20 +427,46 @@ static inline void gen_build(struct gen *g, size_t n)
 	}
 	g->n = n;
 }
-/* g's events as one segment (default writer options); NULL on failure.
- * The caller frees it. */
-static inline void *gen_encode(const struct gen *g, size_t *len)
+/* g's events as one segment written with opts (NULL: defaults); NULL when
+ * an add or the finish fails. The caller frees it. */
+static inline void *gen_encode_opts(const struct gen *g, const struct fl_writer_opts *opts, size_t *len)
 {
 	struct fl_writer *w;
 	void *buf = NULL;
-	if (fl_writer_new(NULL, &w))
+	if (fl_writer_new(opts, &w))
 		return NULL;
 	for (size_t i = 0; i < g->n; i++)
-		fl_writer_add(w, &g->ev[i]);
+		if (fl_writer_add(w, &g->ev[i]))
+			goto out;
 	if (fl_writer_finish(w, NULL, 1, &buf, len))
 		buf = NULL;
+out:
 	fl_writer_free(w);
 	return buf;
+}
+
+/* g's events as one segment (default writer options). */
+static inline void *gen_encode(const struct gen *g, size_t *len)
+{
+	return gen_encode_opts(g, NULL, len);
+}
+
+/* Open and decode every event of buf: 0 when all decoded, else the error
+ * code with *e filled. */
+static inline int gen_decode_all(const void *buf, size_t len, struct fl_error *e)
+{
+	struct fl_segment *s;
+	memset(e, 0, sizeof(*e));
+	int r = fl_segment_open(buf, len, &s, e);
+	if (r)
+		return r;
+	struct fr_event ev;
+	while ((r = fl_segment_next(s, &ev)) == 1)
+		;
+	if (r < 0)
+		*e = *fl_segment_error(s);
+	fl_segment_free(s);
+	return r;
 }
 
 /* A whole file (a fixture) in a malloc'd buffer; NULL when unreadable. */

@@ -527,17 +527,8 @@ static size_t push_opens(struct gen *g, const char *const *paths, size_t n, cons
 /* g's events as one segment written with writer flags `flags`. */
 static void *encode_flags(const struct gen *g, uint32_t flags, size_t *len)
 {
-	struct fl_writer *w;
 	struct fl_writer_opts o = {.flags = flags};
-	void *buf = NULL;
-	if (fl_writer_new(&o, &w))
-		return NULL;
-	for (size_t i = 0; i < g->n; i++)
-		fl_writer_add(w, &g->ev[i]);
-	if (fl_writer_finish(w, NULL, 1, &buf, len))
-		buf = NULL;
-	fl_writer_free(w);
-	return buf;
+	return gen_encode_opts(g, &o, len);
 }
 
 /* The share of the bytes of entries e[0..n) (each with its NUL) that each

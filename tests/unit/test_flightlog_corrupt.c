@@ -37,23 +37,6 @@ static void *make_segment(uint64_t seed, size_t n, size_t *len)
 	return make_segment_opts(seed, n, len, 0);
 }
 
-/* Open and fully decode; returns 0 when everything decoded, else the
- * error code, with *e filled. */
-static int decode_all(const void *buf, size_t len, struct fl_error *e)
-{
-	struct fl_segment *s;
-	memset(e, 0, sizeof(*e));
-	int r = fl_segment_open(buf, len, &s, e);
-	if (r)
-		return r;
-	struct fr_event ev;
-	while ((r = fl_segment_next(s, &ev)) == 1)
-		;
-	if (r < 0)
-		*e = *fl_segment_error(s);
-	fl_segment_free(s);
-	return r;
-}
 
 static void fix_header_crc(uint8_t *b)
 {
@@ -81,7 +64,7 @@ static void flip_each_block(uint32_t flags, const char *what, int min_flips)
 			memcpy(b, seg, len);
 			b[at[k]] ^= 0x40;
 			struct fl_error e;
-			int r = decode_all(b, len, &e);
+			int r = gen_decode_all(b, len, &e);
 			tested++;
 			if (r >= 0)
 				all_failed = 0;
@@ -119,7 +102,7 @@ static void flipped_block_message(uint32_t flags, uint32_t type, const char *wan
 	}
 	struct fl_error e;
 	char msg[200];
-	decode_all(b, len, &e);
+	gen_decode_all(b, len, &e);
 	fl_error_format(&e, msg, sizeof(msg));
 	ok(found == 1 && strstr(msg, want) != NULL, "message: %s", msg);
 	free(b);
@@ -139,10 +122,10 @@ static void test_flip_each_block(void)
 	/* header and table */
 	memcpy(b, seg, len);
 	b[70] ^= 1;
-	ok(decode_all(b, len, &e) == -EBADMSG && !strcmp(e.block, "header"), "flipped header byte");
+	ok(gen_decode_all(b, len, &e) == -EBADMSG && !strcmp(e.block, "header"), "flipped header byte");
 	memcpy(b, seg, len);
 	b[128 + 5] ^= 1;
-	ok(decode_all(b, len, &e) == -EBADMSG && !strcmp(e.block, "block-table"), "flipped table byte");
+	ok(gen_decode_all(b, len, &e) == -EBADMSG && !strcmp(e.block, "block-table"), "flipped table byte");
 	free(b);
 	free(seg);
 }
@@ -156,7 +139,7 @@ static void truncate_and_flip_everywhere(uint32_t flags, const char *what)
 	for (size_t cut = 0; cut < len; cut++) {
 		struct fl_error e;
 		memcpy(b, seg, cut);
-		if (decode_all(b, cut, &e) >= 0 || !e.block[0])
+		if (gen_decode_all(b, cut, &e) >= 0 || !e.block[0])
 			bad++;
 	}
 	ok(!bad, "%s: truncation at each of %zu offsets is an error (%d not)", what, len, bad);
@@ -165,12 +148,12 @@ static void truncate_and_flip_everywhere(uint32_t flags, const char *what)
 		struct fl_error e;
 		memcpy(b, seg, len);
 		b[i] ^= (uint8_t)(1u << (i % 8));
-		if (decode_all(b, len, &e) >= 0)
+		if (gen_decode_all(b, len, &e) >= 0)
 			bad++;
 	}
 	ok(!bad, "%s: a single bit flip at each of %zu offsets is an error (%d not)", what, len, bad);
 	struct fl_error e;
-	ok(decode_all(seg, len, &e) == 0, "the original still decodes");
+	ok(gen_decode_all(seg, len, &e) == 0, "the original still decodes");
 	free(b);
 	free(seg);
 }
@@ -196,39 +179,39 @@ static void test_structural(void)
 	memcpy(b, seg, len);
 	fl_le32_put(b + 8, 2);
 	fix_header_crc(b);
-	r = decode_all(b, len, &e);
+	r = gen_decode_all(b, len, &e);
 	ok(r == -EOPNOTSUPP && strstr(e.msg, "version"), "future version refused: %s", e.msg);
 
 	memcpy(b, seg, len);
 	fl_le32_put(b + 20, fl_le32_get(seg + 20) | 0x80000000u); /* not a defined bit */
 	fix_header_crc(b);
-	ok(decode_all(b, len, &e) == -EOPNOTSUPP, "unknown incompatible flag refused");
+	ok(gen_decode_all(b, len, &e) == -EOPNOTSUPP, "unknown incompatible flag refused");
 
 
 	memcpy(b, seg, len);
 	fl_le32_put(b + 16, 0x80000000u);
 	fix_header_crc(b);
-	ok(decode_all(b, len, &e) == 0, "unknown compatible flag ignored");
+	ok(gen_decode_all(b, len, &e) == 0, "unknown compatible flag ignored");
 
 	memcpy(b, seg, len);
 	fl_le64_put(b + 64, fl_le64_get(seg + 64) + 1);
 	fix_header_crc(b);
-	ok(decode_all(b, len, &e) == -EBADMSG, "event count edited: %s", e.msg);
+	ok(gen_decode_all(b, len, &e) == -EBADMSG, "event count edited: %s", e.msg);
 
 	memcpy(b, seg, len);
 	fl_le64_put(b + 64, UINT64_MAX);
 	fix_header_crc(b);
-	ok(decode_all(b, len, &e) == -EBADMSG, "huge event count: %s", e.msg);
+	ok(gen_decode_all(b, len, &e) == -EBADMSG, "huge event count: %s", e.msg);
 
 	memcpy(b, seg, len);
 	fl_le32_put(b + 88, 100000);
 	fix_header_crc(b);
-	ok(decode_all(b, len, &e) == -EBADMSG, "huge block count: %s", e.msg);
+	ok(gen_decode_all(b, len, &e) == -EBADMSG, "huge block count: %s", e.msg);
 
 	memcpy(b, seg, len);
 	fl_le32_put(b + 12, 100000);
 	fix_header_crc(b);
-	ok(decode_all(b, len, &e) == -EBADMSG, "huge header size: %s", e.msg);
+	ok(gen_decode_all(b, len, &e) == -EBADMSG, "huge header size: %s", e.msg);
 
 	/* a block descriptor claiming a huge raw size, table CRC fixed */
 	memcpy(b, seg, len);
@@ -236,19 +219,19 @@ static void test_structural(void)
 	fl_le64_put(b + 128 + 40 * 5 + 24, 1ull << 40);
 	fl_le32_put(b + 112, fl_crc32c(0, b + 128, nb * 40));
 	fix_header_crc(b);
-	r = decode_all(b, len, &e);
+	r = gen_decode_all(b, len, &e);
 	ok(r == -EFBIG || r == -EBADMSG, "huge declared raw size refused: %s", e.msg);
 
 	memcpy(b, seg, len);
 	fl_le64_put(b + 128 + 40 * 5 + 8, len - 2);
 	fl_le32_put(b + 112, fl_crc32c(0, b + 128, nb * 40));
 	fix_header_crc(b);
-	ok(decode_all(b, len, &e) == -EBADMSG, "block outside the file: %s", e.msg);
+	ok(gen_decode_all(b, len, &e) == -EBADMSG, "block outside the file: %s", e.msg);
 
 	/* trailing garbage */
 	memcpy(b, seg, len);
 	memset(b + len, 0, 64);
-	ok(decode_all(b, len + 64, &e) == -EBADMSG, "trailing bytes: %s", e.msg);
+	ok(gen_decode_all(b, len + 64, &e) == -EBADMSG, "trailing bytes: %s", e.msg);
 	free(b);
 	free(seg);
 }
@@ -274,7 +257,7 @@ static void test_bad_ts_unit(void)
 	fl_le32_put(b + 112, fl_crc32c(0, b + 128, nb * 40));
 	fix_header_crc(b);
 	struct fl_error e;
-	int r = decode_all(b, len, &e);
+	int r = gen_decode_all(b, len, &e);
 	ok(found && r == -EBADMSG && !strcmp(e.block, "ts") && strstr(e.msg, "unit"),
 	   "a ts unit of 7 ns is refused: %s", e.msg);
 	free(b);
@@ -309,7 +292,7 @@ static void test_fast_read(void)
 		if (paths && r == -EBADMSG && strstr(e.msg, "checksum"))
 			loaded_bad++;
 		fl_segment_free(s);
-		full_bad += decode_all(b, len, &e) == -EBADMSG;
+		full_bad += gen_decode_all(b, len, &e) == -EBADMSG;
 		free(b);
 	}
 	ok(tried == 2 && skipped_ok == 1 && loaded_bad == 1 && full_bad == 2,
@@ -343,7 +326,7 @@ static void mutated_streams(uint32_t flags, const char *what)
 		fl_le32_put(b + 112, fl_crc32c(0, b + 128, nb * 40));
 		fix_header_crc(b);
 		struct fl_error e;
-		int r = decode_all(b, len, &e);
+		int r = gen_decode_all(b, len, &e);
 		total++;
 		if (r < 0)
 			errors++;
@@ -448,7 +431,7 @@ static void test_pack_structure(void)
 	struct fl_error e;
 	int r;
 	ok(find_pack(seg, &P) && P.n > 10, "a raw pack with %zu members, its sub-table consistent", P.n);
-	ok(decode_all(seg, len, &e) == 0, "... and it decodes");
+	ok(gen_decode_all(seg, len, &e) == 0, "... and it decodes");
 
 	/* a pack in a segment without the PACKED flag is an unknown block:
 	 * skipped, so its members are missing */
@@ -456,7 +439,7 @@ static void test_pack_structure(void)
 	ok(fl_le32_get(seg + 20) & 0x10, "the writer sets PACKED (0x10) when it writes a pack");
 	fl_le32_put(b + 20, fl_le32_get(seg + 20) & ~0x10u);
 	fix_header_crc(b);
-	ok(decode_all(b, len, &e) == -EBADMSG, "pack without the PACKED flag: its members are missing: %s", e.msg);
+	ok(gen_decode_all(b, len, &e) == -EBADMSG, "pack without the PACKED flag: its members are missing: %s", e.msg);
 	size_t last = P.n - 1;
 	int paths = member_of(&P, 18), ts = member_of(&P, 33);
 	ok(paths >= 0 && ts >= 0 && P.m[last].len < 127 && P.m[last].len > 0 && P.m[0].type < 128 &&
@@ -468,26 +451,26 @@ static void test_pack_structure(void)
 	memcpy(b, seg, len);
 	b[P.m[last].at_len]++;
 	fix_all_crcs(b);
-	r = decode_all(b, len, &e);
+	r = gen_decode_all(b, len, &e);
 	PACK_ERR(!strcmp(e.block, "pack") && strstr(e.msg, "past the end"), "member past the end: %s", e.msg);
 	/* ... one byte shorter: a byte left over */
 	memcpy(b, seg, len);
 	b[P.m[last].at_len]--;
 	fix_all_crcs(b);
-	r = decode_all(b, len, &e);
+	r = gen_decode_all(b, len, &e);
 	PACK_ERR(!strcmp(e.block, "pack") && strstr(e.msg, "after the last member"), "bytes after the members: %s",
 		 e.msg);
 	/* no members */
 	memcpy(b, seg, len);
 	b[P.off] = 0;
 	fix_all_crcs(b);
-	r = decode_all(b, len, &e);
+	r = gen_decode_all(b, len, &e);
 	PACK_ERR(!strcmp(e.block, "pack") && strstr(e.msg, "member count"), "zero members: %s", e.msg);
 	/* more members than the sub-table holds: member bytes read as entries */
 	memcpy(b, seg, len);
 	b[P.off] = (uint8_t)(P.n + 1);
 	fix_all_crcs(b);
-	r = decode_all(b, len, &e);
+	r = gen_decode_all(b, len, &e);
 	PACK_ERR(e.block[0] && strcmp(e.block, "unknown"), "one member too many: %s in '%s'", e.msg, e.block);
 	/* the summary, the sessions and a pack may not be members */
 	static const uint8_t banned[] = {1, 39, 2};
@@ -495,7 +478,7 @@ static void test_pack_structure(void)
 		memcpy(b, seg, len);
 		b[P.m[0].at_type] = banned[k];
 		fix_all_crcs(b);
-		r = decode_all(b, len, &e);
+		r = gen_decode_all(b, len, &e);
 		PACK_ERR(!strcmp(e.block, "pack") && strstr(e.msg, "may not be packed"), "a type-%u member: %s",
 			 banned[k], e.msg);
 	}
@@ -503,26 +486,26 @@ static void test_pack_structure(void)
 	memcpy(b, seg, len);
 	b[P.m[1].at_type] = (uint8_t)P.m[0].type;
 	fix_all_crcs(b);
-	r = decode_all(b, len, &e);
+	r = gen_decode_all(b, len, &e);
 	ok(r == -EBADMSG && e.offset == P.entry && strstr(e.msg, "duplicate"), "a type twice in the pack: %s in '%s'",
 	   e.msg, e.block);
 	/* a member whose content is bad: the error names the member */
 	memcpy(b, seg, len);
 	b[P.m[paths].at_items]++;
 	fix_all_crcs(b);
-	r = decode_all(b, len, &e);
+	r = gen_decode_all(b, len, &e);
 	PACK_ERR(!strcmp(e.block, "paths"), "paths member with one entry too many: %s in '%s'", e.msg, e.block);
 	memcpy(b, seg, len);
 	if (b[P.m[ts].data] < 0x80)
 		b[P.m[ts].data] = 7; /* the ts unit varint */
 	fix_all_crcs(b);
-	r = decode_all(b, len, &e);
+	r = gen_decode_all(b, len, &e);
 	PACK_ERR(!strcmp(e.block, "ts") && strstr(e.msg, "unit"), "a ts member's unit of 7 ns: %s", e.msg);
 	/* a huge declared size for the pack */
 	memcpy(b, seg, len);
 	fl_le64_put(b + P.entry + 24, 1ull << 40);
 	fix_all_crcs(b);
-	r = decode_all(b, len, &e);
+	r = gen_decode_all(b, len, &e);
 	ok(r == -EFBIG || r == -EBADMSG, "huge declared pack size refused: %s", e.msg);
 #undef PACK_ERR
 
@@ -535,7 +518,7 @@ static void test_pack_structure(void)
 			memcpy(b, seg, len);
 			b[at[j]] ^= 0x21;
 			fix_all_crcs(b);
-			r = decode_all(b, len, &e);
+			r = gen_decode_all(b, len, &e);
 			flips++;
 			if (r < 0) {
 				errors++;
@@ -565,7 +548,7 @@ static void test_pack_structure(void)
 		fl_le64_put(b + P.entry + 24, keep);
 		fl_le64_put(b + 104, nlen);
 		fix_all_crcs(b);
-		r = decode_all(b, nlen, &e);
+		r = gen_decode_all(b, nlen, &e);
 		tried++;
 		if (r != -EBADMSG || !e.block[0])
 			bad++;
@@ -712,7 +695,7 @@ static void test_front_coded_paths(void)
 
 	size_t blen;
 	uint8_t *b = with_paths_block(seg, blk.p, blk.len, (uint32_t)n, &blen);
-	ok(decode_all(b, blen, &e) == 0, "front coded: a rebuilt segment with the spec's block decodes");
+	ok(gen_decode_all(b, blen, &e) == 0, "front coded: a rebuilt segment with the spec's block decodes");
 	free(b);
 
 	/* one field changed at a time */
@@ -772,7 +755,7 @@ static void test_front_coded_paths(void)
 			memset(blk.p + blk.len - xl, 0x80, xl);
 		}
 		b = with_paths_block(seg, blk.p, blk.len, (uint32_t)items, &blen);
-		int r = decode_all(b, blen, &e);
+		int r = gen_decode_all(b, blen, &e);
 		if (r != cases[c].code || !strstr(e.msg, cases[c].want) || strcmp(e.block, "paths")) {
 			all = 0;
 			printf("# %s: %d, %s: %s (want %s)\n", cases[c].what, r, e.block, e.msg, cases[c].want);
@@ -799,7 +782,7 @@ static void test_front_coded_paths(void)
 			qp[i] = l0;
 		fc_block(&blk, qp, qs, m, q, l0 + m);
 		b = with_paths_block(seg, blk.p, blk.len, (uint32_t)m, &blen);
-		int r = decode_all(b, blen, &e);
+		int r = gen_decode_all(b, blen, &e);
 		ok(r == -EBADMSG && strstr(e.msg, "over 255"), "front coded: a block repeating a 100 kB entry is refused: %s",
 		   e.msg);
 		free(b);
@@ -825,7 +808,7 @@ static void test_front_coded_paths(void)
 		memset(big.p + big.len + 255, 0, m);
 		big.len += 255 + m;
 		b = with_paths_block(seg, big.p, big.len, (uint32_t)m, &blen);
-		int r = decode_all(b, blen, &e);
+		int r = gen_decode_all(b, blen, &e);
 		ok(r == -EFBIG && strstr(e.msg, "rebuilt dictionary over"),
 		   "front coded: a %zu-byte block rebuilding to %llu bytes is refused before allocating: %s", big.len,
 		   (unsigned long long)m * 256, e.msg);

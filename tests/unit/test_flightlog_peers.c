@@ -26,19 +26,8 @@ static bool is_change(uint32_t kind)
 
 static void *encode_opts(const struct gen *g, uint32_t flags, int level, size_t *len)
 {
-	struct fl_writer *w;
 	struct fl_writer_opts o = {.flags = flags, .level = level};
-	void *buf = NULL;
-	if (fl_writer_new(&o, &w))
-		return NULL;
-	for (size_t i = 0; i < g->n; i++)
-		if (fl_writer_add(w, &g->ev[i]))
-			goto out;
-	if (fl_writer_finish(w, NULL, 1, &buf, len))
-		buf = NULL;
-out:
-	fl_writer_free(w);
-	return buf;
+	return gen_encode_opts(g, &o, len);
 }
 
 /* Decode buf (columns cols) and compare with g: every field when cols is
@@ -306,21 +295,6 @@ static void fix_crcs(uint8_t *b, size_t entry)
 	fl_le32_put(b + 124, fl_crc32c(0, b, 128));
 }
 
-static int decode_err(const uint8_t *b, size_t len, struct fl_error *e)
-{
-	struct fl_segment *s;
-	memset(e, 0, sizeof(*e));
-	int r = fl_segment_open(b, len, &s, e);
-	if (r)
-		return r;
-	struct fr_event ev;
-	while ((r = fl_segment_next(s, &ev)) == 1)
-		;
-	if (r < 0)
-		*e = *fl_segment_error(s);
-	fl_segment_free(s);
-	return r;
-}
 
 /* Indexes at or past the table's fill are errors naming the stream and
  * the event, never a crash or a made-up port. */
@@ -348,7 +322,7 @@ static void test_corrupt_index(void)
 			memcpy(b, seg, len);
 			b[at + cases[i].byte] = cases[i].v;
 			fix_crcs(b, entry);
-			r = decode_err(b, len, &e);
+			r = gen_decode_all(b, len, &e);
 		}
 		ok(r == -EBADMSG && strstr(e.msg, "peer port index out of range") && strstr(e.msg, want) &&
 			   !strcmp(e.block, "rport") && e.offset == fl_le64_get(seg + entry + 8),
@@ -361,7 +335,7 @@ static void test_corrupt_index(void)
 		fl_le32_put(b + 20, fl_le32_get(seg + 20) & ~0x40u);
 		fix_crcs(b, entry);
 		struct fl_error e;
-		int r = decode_err(b, len, &e);
+		int r = gen_decode_all(b, len, &e);
 		ok(r == 0, "the same segment with the flag cleared decodes (as plain deltas): %d %s", r, e.msg);
 	} else {
 		ok(0, "the rport block");
