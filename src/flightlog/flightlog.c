@@ -1046,6 +1046,8 @@ static int build_pack(const struct fl_writer *w, struct outblk *blk, size_t *nb,
 	return 0;
 }
 
+#define FL_TS_LEVEL_MAX 6
+
 /* t / unit for the units a writer picks (1 s, 1 ms, 1 us, 1 ns): constant
  * divisors, which compile to multiplications; a division per event was a
  * quarter of fl_writer_finish's own time. */
@@ -1217,9 +1219,13 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 			r = -ENOMEM;
 			goto out;
 		}
-		/* The timestamp planes are near-random: a high level gains
-		 * nothing there (<0.1%) but would cost most of the time. */
-		int lvl = blk[i].type % LANE_TYPE_OFFSET == stream_type(S_TS) && w->level > 3 ? 3 : w->level;
+		/* The timestamp planes (1-2 bytes per event, mostly zeros at ms
+		 * resolution) at most at level 6: it finds most of what level 9
+		 * does on them (an unpack's change-lane planes: 5.3 KB at 3,
+		 * 3.7 at 6, 3.3 at 9) at twice its speed. */
+		int lvl = blk[i].type % LANE_TYPE_OFFSET == stream_type(S_TS) && w->level > FL_TS_LEVEL_MAX
+				  ? FL_TS_LEVEL_MAX
+				  : w->level;
 		size_t z = ZSTD_compressCCtx(w->cctx, blk[i].z, bound, blk[i].raw, blk[i].raw_len, lvl);
 		if (ZSTD_isError(z)) {
 			r = -EIO;
