@@ -1046,8 +1046,6 @@ static int build_pack(const struct fl_writer *w, struct outblk *blk, size_t *nb,
 	return 0;
 }
 
-#define FL_TS_LEVEL_MAX 6
-
 /* t / unit for the units a writer picks (1 s, 1 ms, 1 us, 1 ns): constant
  * divisors, which compile to multiplications; a division per event was a
  * quarter of fl_writer_finish's own time. */
@@ -1067,9 +1065,10 @@ static inline uint64_t in_unit(uint64_t t, uint64_t unit)
 
 /* A front-coded dictionary block (FL_INCOMPAT_FRONT_CODED, FORMAT.md 4.1):
  * n varint shared-prefix lengths (each at most FL_FRONT_MAX), n varint
- * suffix lengths, the suffixes each followed by a NUL; or, when under
- * FL_FRONT_MIN_SHARE of the entries' bytes are shared with the entry
- * before, the plain layout, and *front false. A reader rebuilds a
+ * suffix lengths, the suffixes each followed by a NUL, appended to o: 1.
+ * Unless `always`, only when at least FL_FRONT_MIN_SHARE of the entries'
+ * bytes are shared with the entry before; else 0, and nothing written (the
+ * caller writes the plain layout). A reader rebuilds a
  * front-coded dictionary into a buffer of its own: worth it for a tree
  * walk (75-90% shared: the block 24% to 15x smaller, and faster to read,
  * as there is less to decompress), not for paths in no particular order
@@ -1078,15 +1077,14 @@ static inline uint64_t in_unit(uint64_t t, uint64_t unit)
  * in-memory dictionary is left as it is (a failed finish keeps the
  * writer). */
 #define FL_FRONT_MIN_SHARE 0.6
-static int dict_front_code(const struct wdict *d, bool always, struct fl_bytes *o, bool *front)
+static int dict_front_code(const struct wdict *d, bool always, struct fl_bytes *o)
 {
 	uint8_t *pre = malloc(d->n ? d->n : 1); /* p_i <= FL_FRONT_MAX < 256 */
 	if (!pre)
 		return -ENOMEM;
 	_Static_assert(FL_FRONT_MAX <= UINT8_MAX, "prefix lengths fit a byte");
-	int e = 0;
 	size_t shared = 0;
-	for (uint32_t i = 0; i < d->n && !e; i++) {
+	for (uint32_t i = 0; i < d->n; i++) {
 		uint32_t q = 0;
 		if (i) {
 			const uint8_t *a = d->data.p + d->off[i - 1], *b = d->data.p + d->off[i];
@@ -1101,10 +1099,9 @@ static int dict_front_code(const struct wdict *d, bool always, struct fl_bytes *
 	}
 	if (!always && (double)shared < FL_FRONT_MIN_SHARE * (double)d->data.len) {
 		free(pre);
-		*front = false;
-		return fl_bytes_put(o, d->lens.p, d->lens.len) || fl_bytes_put(o, d->data.p, d->data.len) ? -ENOMEM : 0;
+		return 0;
 	}
-	*front = true;
+	int e = 0;
 	for (uint32_t i = 0; i < d->n && !e; i++)
 		e |= fl_put_varint(o, pre[i]);
 	for (uint32_t i = 0; i < d->n && !e; i++)
@@ -1114,7 +1111,7 @@ static int dict_front_code(const struct wdict *d, bool always, struct fl_bytes *
 	for (uint32_t i = 0; i < d->n && !e; i++)
 		fl_bytes_put(o, d->data.p + d->off[i] + pre[i], d->len[i] - pre[i] + 1); /* with its NUL */
 	free(pre);
-	return e ? -ENOMEM : 0;
+	return e ? -ENOMEM : 1;
 }
 
 int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq,
@@ -1150,12 +1147,13 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	for (int d = 0; d < ND; d++) {
 		if (!w->d[d].n)
 			continue;
-		if (d == D_PATH ? dict_front_code(&w->d[d], w->front_always, &dictraw[d], &front_coded)
-				: fl_bytes_put(&dictraw[d], w->d[d].lens.p, w->d[d].lens.len) ||
-					  fl_bytes_put(&dictraw[d], w->d[d].data.p, w->d[d].data.len)) {
+		int front = d == D_PATH ? dict_front_code(&w->d[d], w->front_always, &dictraw[d]) : 0;
+		if (front < 0 || (!front && (fl_bytes_put(&dictraw[d], w->d[d].lens.p, w->d[d].lens.len) ||
+					     fl_bytes_put(&dictraw[d], w->d[d].data.p, w->d[d].data.len)))) {
 			r = -ENOMEM;
 			goto out;
 		}
+		front_coded |= front > 0;
 		blk[nb++] = (struct outblk){dict_type[d], w->d[d].n, dictraw[d].p, dictraw[d].len, NULL, 0};
 	}
 	/* ts: varint unit, varint base tick, one width byte W, then W planes of
@@ -1223,6 +1221,7 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 		 * resolution) at most at level 6: it finds most of what level 9
 		 * does on them (an unpack's change-lane planes: 5.3 KB at 3,
 		 * 3.7 at 6, 3.3 at 9) at twice its speed. */
+		enum { FL_TS_LEVEL_MAX = 6 };
 		int lvl = blk[i].type % LANE_TYPE_OFFSET == stream_type(S_TS) && w->level > FL_TS_LEVEL_MAX
 				  ? FL_TS_LEVEL_MAX
 				  : w->level;
@@ -1253,12 +1252,11 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	h.incompat_flags = htole32(FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES |
 				   FL_INCOMPAT_NEWREF | FL_INCOMPAT_TS_BASE | (pack.len ? FL_INCOMPAT_PACKED : 0) |
 				   /* like PACKED, only when used: a segment without
-				    * connects stays readable by older readers */
-				   (w->peers_coded ? FL_INCOMPAT_LOCAL_PEERS : 0));
+				    * them stays readable by older readers */
+				   (w->peers_coded ? FL_INCOMPAT_LOCAL_PEERS : 0) |
+				   (front_coded ? FL_INCOMPAT_FRONT_CODED : 0));
 	h.compat_flags = htole32(FL_COMPAT_SESSIONS);
 	h.seq = htole64(seq);
-	if (front_coded) /* the paths block (dict_front_code); only then */
-		h.incompat_flags |= htole32(FL_INCOMPAT_FRONT_CODED);
 	if (prev_hash)
 		memcpy(h.prev_hash, prev_hash, FL_HASH_LEN);
 	h.event_count = htole64(w->count);
