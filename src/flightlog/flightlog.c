@@ -923,7 +923,29 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int build_summary(struct fl_writer *w, struct fl_bytes *b)
+/* The summary's bloom filter for n paths: at least 6 bits per path
+ * (readers want a power of two, so 6 to 12), and the number of probes that
+ * minimises false positives for the bits there are: 1% to 4.5%. A false
+ * positive costs a query one dictionary read; the filter's bits are
+ * incompressible, and 10-20 bits per path made it larger than the
+ * compressed paths dictionary itself (an unpack's 20k paths: 32 KiB of
+ * filter for 20 KiB of dictionary). */
+static void bloom_size(uint32_t n, uint32_t *m, uint32_t *k)
+{
+	*m = *k = 0;
+	if (!n)
+		return;
+	*m = 64;
+	while (*m < (1u << 23) && *m < 6ull * n)
+		*m *= 2;
+	*k = (uint32_t)((double)*m / n * 0.6931 + 0.5);
+	*k = *k < 1 ? 1 : *k > 8 ? 8 : *k;
+}
+
+/* The summary block (FORMAT.md 3) into b. match_all: instead of the
+ * filter, the smallest one that says "maybe" to every path (8 bits, all
+ * set), for dictionaries that compress to less than their filter. */
+static int build_summary(struct fl_writer *w, struct fl_bytes *b, bool match_all)
 {
 	int r = 0;
 	r |= fl_put_varint(b, w->count);
@@ -959,22 +981,12 @@ static int build_summary(struct fl_writer *w, struct fl_bytes *b)
 		r |= fl_put_varint(b, hd->len[i]);
 		r |= fl_bytes_put(b, hd->data.p + hd->off[i], hd->len[i]);
 	}
-	/* The bloom filter: at least 6 bits per path (readers want a power of
-	 * two, so 6 to 12), and the number of probes that minimises false
-	 * positives for the bits there are: 1% to 4.5%. A false positive
-	 * costs a query one dictionary read; the filter's bits are
-	 * incompressible, and 10-20 bits per path made it larger than the
-	 * compressed paths dictionary itself (an unpack's 20k paths: 32 KiB of
-	 * filter for 20 KiB of dictionary). */
 	struct wdict *pd = &w->d[D_PATH];
-	uint32_t m = 0, k = 0;
-	if (pd->n) {
-		m = 64;
-		while (m < (1u << 23) && m < 6ull * pd->n)
-			m *= 2;
-		k = (uint32_t)((double)m / pd->n * 0.6931 + 0.5);
-		k = k < 1 ? 1 : k > 8 ? 8 : k;
-	}
+	uint32_t m, k;
+	if (match_all && pd->n)
+		m = 8, k = 1;
+	else
+		bloom_size(pd->n, &m, &k);
 	r |= fl_put_varint(b, m);
 	r |= fl_put_varint(b, k);
 	if (r)
@@ -983,9 +995,9 @@ static int build_summary(struct fl_writer *w, struct fl_bytes *b)
 		size_t at = b->len;
 		if (fl_bytes_grow(b, m / 8))
 			return -ENOMEM;
-		memset(b->p + at, 0, m / 8);
+		memset(b->p + at, match_all ? 0xff : 0, m / 8);
 		b->len += m / 8;
-		for (uint32_t i = 0; i < pd->n; i++)
+		for (uint32_t i = 0; i < pd->n && !match_all; i++)
 			bloom_add(b->p + at, m, k, (const char *)pd->data.p + pd->off[i], pd->len[i]);
 	}
 	return 0;
@@ -1114,6 +1126,37 @@ static int dict_front_code(const struct wdict *d, bool always, struct fl_bytes *
 	return e ? -ENOMEM : 1;
 }
 
+/* Compress b at the writer's level into b->z, or leave b->z NULL when that
+ * would not be smaller (or the writer stores raw blocks). */
+static int compress_block(struct fl_writer *w, struct outblk *b)
+{
+	if (w->raw)
+		return 0;
+	size_t bound = ZSTD_compressBound(b->raw_len);
+	void *z = malloc(bound);
+	if (!z)
+		return -ENOMEM;
+	/* The timestamp planes (1-2 bytes per event, mostly zeros at ms
+	 * resolution) at most at level 6: it finds most of what level 9
+	 * does on them (an unpack's change-lane planes: 5.3 KB at 3,
+	 * 3.7 at 6, 3.3 at 9) at twice its speed. */
+	enum { FL_TS_LEVEL_MAX = 6 };
+	int lvl = b->type % LANE_TYPE_OFFSET == stream_type(S_TS) && w->level > FL_TS_LEVEL_MAX ? FL_TS_LEVEL_MAX
+												: w->level;
+	size_t n = ZSTD_compressCCtx(w->cctx, z, bound, b->raw, b->raw_len, lvl);
+	if (ZSTD_isError(n)) {
+		free(z);
+		return -EIO;
+	}
+	if (n >= b->raw_len) {
+		free(z);
+		return 0;
+	}
+	b->z = z;
+	b->z_len = n;
+	return 0;
+}
+
 int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq,
 		     void **out, size_t *out_len)
 {
@@ -1122,7 +1165,7 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	bool front_coded = false;
 	uint64_t *tsz = NULL;
 	size_t nb = 0;
-	int r = build_summary(w, &summary);
+	int r = build_summary(w, &summary, false);
 	memset(blk, 0, sizeof(blk));
 	if (r)
 		goto out;
@@ -1209,36 +1252,33 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 		blk[nb++] = (struct outblk){BLK_LANES, 0, w->lanesel.p, (w->count + 7) / 8, NULL, 0};
 	if ((r = build_pack(w, blk, &nb, &pack)))
 		goto out;
-	size_t total = FL_HEADER_SIZE + nb * sizeof(struct fl_block_desc);
+	for (size_t i = 0; i < nb; i++)
+		if ((r = compress_block(w, &blk[i])))
+			goto out;
+	/* A paths dictionary that compresses to no more than its filter (a
+	 * tree walk: an unpack's 20k paths take 1.3 KiB, their filter 16 KiB)
+	 * gets the match-all filter instead: a query then reads the
+	 * dictionary, which costs it less I/O than the filter would have. The
+	 * summary is block 0. */
+	uint32_t bloom_m, bloom_k;
+	bloom_size(w->d[D_PATH].n, &bloom_m, &bloom_k);
 	for (size_t i = 0; i < nb; i++) {
-		size_t bound = ZSTD_compressBound(blk[i].raw_len);
-		blk[i].z = malloc(bound);
-		if (!blk[i].z) {
-			r = -ENOMEM;
+		if (blk[i].type != dict_type[D_PATH] || !blk[i].z || blk[i].z_len > bloom_m / 8)
+			continue;
+		summary.len = 0;
+		free(blk[0].z);
+		blk[0] = (struct outblk){BLK_SUMMARY, 0, NULL, 0, NULL, 0};
+		if ((r = build_summary(w, &summary, true)))
 			goto out;
-		}
-		/* The timestamp planes (1-2 bytes per event, mostly zeros at ms
-		 * resolution) at most at level 6: it finds most of what level 9
-		 * does on them (an unpack's change-lane planes: 5.3 KB at 3,
-		 * 3.7 at 6, 3.3 at 9) at twice its speed. */
-		enum { FL_TS_LEVEL_MAX = 6 };
-		int lvl = blk[i].type % LANE_TYPE_OFFSET == stream_type(S_TS) && w->level > FL_TS_LEVEL_MAX
-				  ? FL_TS_LEVEL_MAX
-				  : w->level;
-		size_t z = ZSTD_compressCCtx(w->cctx, blk[i].z, bound, blk[i].raw, blk[i].raw_len, lvl);
-		if (ZSTD_isError(z)) {
-			r = -EIO;
+		blk[0].raw = summary.p;
+		blk[0].raw_len = summary.len;
+		if ((r = compress_block(w, &blk[0])))
 			goto out;
-		}
-		if (z >= blk[i].raw_len || w->raw) {
-			free(blk[i].z);
-			blk[i].z = NULL;
-			total += blk[i].raw_len;
-		} else {
-			blk[i].z_len = z;
-			total += z;
-		}
+		break;
 	}
+	size_t total = FL_HEADER_SIZE + nb * sizeof(struct fl_block_desc);
+	for (size_t i = 0; i < nb; i++)
+		total += blk[i].z ? blk[i].z_len : blk[i].raw_len;
 	uint8_t *o = malloc(total);
 	if (!o) {
 		r = -ENOMEM;
@@ -2358,6 +2398,18 @@ bool fl_segment_may_contain_path(const struct fl_segment *g, const char *path)
 	if (!g->bloom_m)
 		return false;
 	return bloom_has(g->bloom, g->bloom_m, g->bloom_k, path, n);
+}
+
+bool fl_segment_path_filter_matches_all(const struct fl_segment *g)
+{
+	if (g->dict_loaded[D_PATH])
+		return false;
+	if (g->no_summary)
+		return true;
+	for (uint32_t i = 0; i < g->bloom_m / 8; i++)
+		if (g->bloom[i] != 0xff)
+			return false;
+	return g->bloom_m != 0;
 }
 
 void fl_segment_rewind(struct fl_segment *g)

@@ -241,6 +241,12 @@ const char *const *fl_segment_hosts(const struct fl_segment *seg, size_t *n);
  * true means "maybe" (bloom filter; exact when the path dictionary was
  * decoded, i.e. FL_COL_PATHS or FL_COL_NAMES was selected). */
 bool fl_segment_may_contain_path(const struct fl_segment *seg, const char *path);
+/* true when fl_segment_may_contain_path says "maybe" to every path without
+ * reading the dictionary: the summary was not read, or its filter has every
+ * bit set (writers store that one-byte filter when the paths dictionary
+ * compresses to less than a real filter would take, FORMAT.md 3). A query
+ * then checks the dictionary instead. */
+bool fl_segment_path_filter_matches_all(const struct fl_segment *seg);
 
 /* ---- store: a directory of segments seg-<seq 12 digits>.frl ---- */
 

@@ -496,11 +496,13 @@ static int plan(struct runner *R, const void *buf, size_t len, const struct fl_s
 	if (!kinds_present(in, q->kinds))
 		return 3;
 	if (f->npaths) {
-		bool maybe = false;
-		for (size_t i = 0; i < f->npaths && !maybe; i++)
+		/* A filter that matches every path (a tree walk's dictionary,
+		 * smaller than its filter) answers nothing: ask the dictionary. */
+		bool maybe = false, filtered = !fl_segment_path_filter_matches_all(sum);
+		for (size_t i = 0; i < f->npaths && !maybe && filtered; i++)
 			if (f->paths[i].mode == FQ_PATH_EXACT)
 				maybe = fl_segment_may_contain_path(sum, f->paths[i].pattern);
-		if (!maybe && !q->path_exact_only) {
+		if (!maybe && (!q->path_exact_only || !filtered)) {
 			int r = any_dict_match(it, buf, len, FL_COL_PATHS, FL_DICT_PATHS, path_patterns, f);
 			if (r < 0)
 				return -1;

@@ -375,8 +375,81 @@ static void test_bloom_size(void)
 	}
 	is_int(fn, 0, "bloom: every present path is a maybe");
 	ok(fp <= NPATHS * 6 / 100, "bloom: %.2f%% false positives (<= 6%%)", 100.0 * fp / NPATHS);
+	ok(!fl_segment_path_filter_matches_all(s), "bloom: a dictionary that compresses worse than its filter keeps it");
 	fl_segment_free(s);
 	free(buf);
+	gen_free(&g);
+}
+
+/* The raw size of the summary block (type 1) from the block table. */
+static uint64_t summary_raw_size(const uint8_t *buf)
+{
+	uint64_t raw = 0, table;
+	uint32_t nblocks;
+	memcpy(&nblocks, buf + 88, 4);
+	memcpy(&table, buf + 96, 8);
+	for (uint32_t i = 0; i < nblocks; i++) {
+		uint32_t type;
+		memcpy(&type, buf + table + 40 * i, 4);
+		if (type == 1)
+			memcpy(&raw, buf + table + 40 * i + 24, 8);
+	}
+	return raw;
+}
+
+/* A tree walk (sorted paths sharing most of their bytes) compresses to
+ * less than its filter would take: the writer stores the one-byte filter
+ * that matches every path instead (FORMAT.md 3, summary item 5). Readers
+ * of any age then say "maybe" and read the dictionary, which answers
+ * exactly. A writer that stores blocks raw keeps the real filter. */
+static void test_bloom_match_all(void)
+{
+	struct gen g = {.rng = 6};
+	enum { NPATHS = 20000 };
+	for (int i = 0; i < NPATHS; i++) {
+		struct fr_event *e = gen_push(&g);
+		gen_ctx(e, 4000, 3999, "tar", "/usr/bin/tar", 1700000000000000000ull);
+		e->ts_ns = 1700000000000000000ull + (uint64_t)i * 1000;
+		e->kind = FR_EV_CREATE;
+		char p[96];
+		snprintf(p, sizeof(p), "/srv/tree/d%03d/file-%05d.txt", i / 100, i);
+		e->path = gen_strdup(&g, p);
+	}
+	size_t len, rlen;
+	uint8_t *buf = gen_encode(&g, &len);
+	uint8_t *raw = gen_encode_opts(&g, &(struct fl_writer_opts){.flags = FL_WRITER_RAW}, &rlen);
+	ok(buf && raw, "tree walk of %d paths encodes (%zu bytes; raw blocks %zu)", NPATHS, len, rlen);
+	if (!buf || !raw)
+		goto out;
+	uint64_t sr = summary_raw_size(buf);
+	ok(sr < 300, "tree walk: summary of %llu bytes (no 16 KiB filter)", (unsigned long long)sr);
+	ok(summary_raw_size(raw) > NPATHS * 6 / 8, "raw blocks: the real filter (%llu bytes)",
+	   (unsigned long long)summary_raw_size(raw));
+	struct fl_segment *s;
+	struct fl_read_opts o = {.columns = FL_COL_NONE};
+	ok(!fl_segment_open_ex(buf, len, &o, &s, NULL), "summary-only open");
+	ok(fl_segment_path_filter_matches_all(s) && fl_segment_may_contain_path(s, g.ev[7].path) &&
+		   fl_segment_may_contain_path(s, "/srv/tree/d000/absent"),
+	   "summary only: the filter matches every path");
+	fl_segment_free(s);
+	o.columns = FL_COL_PATHS;
+	ok(!fl_segment_open_ex(buf, len, &o, &s, NULL), "open with the paths dictionary");
+	int fn = 0, fp = 0;
+	for (size_t i = 0; i < g.n; i++)
+		fn += !fl_segment_may_contain_path(s, g.ev[i].path);
+	for (int i = 0; i < 1000; i++) {
+		char p[96];
+		snprintf(p, sizeof(p), "/srv/tree/d%03d/other-%05d.txt", i / 100, i);
+		fp += fl_segment_may_contain_path(s, p);
+	}
+	ok(!fl_segment_path_filter_matches_all(s) && fn == 0 && fp == 0,
+	   "with the dictionary: exact answers (%d present paths missed, %d absent found)", fn, fp);
+	fl_segment_free(s);
+	char why[256] = "";
+	ok(!round_trip(&g, 0, NULL, why, sizeof(why)), "tree walk round trip %s", why);
+out:
+	free(buf);
+	free(raw);
 	gen_free(&g);
 }
 
@@ -727,6 +800,7 @@ int main(void)
 	test_front_coding();
 	test_old_fixture();
 	test_bloom_size();
+	test_bloom_match_all();
 	test_property();
 	return tap_done();
 }

@@ -152,6 +152,21 @@ static int finish_trial(const struct gen *g, long k, bool *reached, char *why, s
 	return bad;
 }
 
+/* finish_trial for every allocation fl_writer_finish makes on g. */
+static void finish_trials(const struct gen *g, const char *what)
+{
+	char why[200] = "";
+	long k, failed = 0;
+	bool reached = true;
+	for (k = 1; reached; k++) {
+		if (finish_trial(g, k, &reached, why, sizeof(why)) && !failed++)
+			printf("# allocation %ld in fl_writer_finish%s: %s\n", k, what, why);
+	}
+	ok(k > 5, "fl_writer_finish%s makes %ld allocations", what, k - 2);
+	ok(!failed, "failing each of them once: finish fails with -ENOMEM, keeps all %zu events, and the retry "
+		    "decodes to all of them (%ld bad trials)", g->n, failed);
+}
+
 int main(void)
 {
 	struct gen g = {.rng = 20261122};
@@ -179,15 +194,23 @@ int main(void)
 	ok(!failed, "failing each of them once: the add fails with -ENOMEM and the segment holds exactly the "
 		    "other %zu events (%ld bad trials)", g.n - 1, failed);
 
-	failed = 0;
-	reached = true;
-	for (k = 1; reached; k++) {
-		if (finish_trial(&g, k, &reached, why, sizeof(why)) && !failed++)
-			printf("# allocation %ld in fl_writer_finish: %s\n", k, why);
+	finish_trials(&g, "");
+
+	/* a tree walk: its dictionary compresses to less than its filter, so
+	 * the finish writes the summary a second time with the match-all
+	 * filter (FORMAT.md 3) and allocates there too */
+	struct gen tree = {.rng = 7};
+	for (int i = 0; i < 3000; i++) {
+		struct fr_event *e = gen_push(&tree);
+		gen_ctx(e, 4000, 3999, "tar", "/usr/bin/tar", 1700000000000000000ull);
+		e->ts_ns = 1700000000000000000ull + (uint64_t)i * 1000;
+		e->kind = FR_EV_CREATE;
+		char p[64];
+		snprintf(p, sizeof(p), "/srv/tree/d%02d/file-%05d.txt", i / 100, i);
+		e->path = gen_strdup(&tree, p);
 	}
-	ok(k > 5, "fl_writer_finish makes %ld allocations", k - 2);
-	ok(!failed, "failing each of them once: finish fails with -ENOMEM, keeps all %zu events, and the retry "
-		    "decodes to all of them (%ld bad trials)", g.n, failed);
+	finish_trials(&tree, " (tree walk, match-all filter)");
+	gen_free(&tree);
 	gen_free(&g);
 	return tap_done();
 }

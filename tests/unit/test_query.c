@@ -9,6 +9,7 @@
 #include "event/event.h"
 #include "flightlog/flightlog.h"
 #include "flightlog/fl_internal.h"
+#include "fl_testgen.h"
 #include "query/query.h"
 #include "query/fq_internal.h"
 
@@ -563,11 +564,89 @@ static void test_services_run(void)
 		printf("# could not remove the services stores\n");
 }
 
+/* A tree walk's paths dictionary compresses to less than a filter would
+ * take, so its segment carries the match-all filter (FORMAT.md 3): an
+ * exact-path query must then ask the dictionary, find the path where it
+ * is, and still skip the segments where it is not. */
+static void test_match_all_filter(void)
+{
+	char d[256];
+	snprintf(d, sizeof(d), "/tmp/test_query_tree.%d", (int)getpid());
+	struct fl_store *st;
+	struct fl_writer *w;
+	if (fl_store_open(d, &st) < 0 || fl_writer_new(NULL, &w) < 0)
+		abort();
+	static const char *const roots[] = {"/srv/tree", "/srv/other"};
+	for (int seg = 0; seg < 2; seg++) {
+		for (int i = 0; i < 5000; i++) {
+			char p[64];
+			snprintf(p, sizeof(p), "%s/d%02d/file-%05d.txt", roots[seg], i / 100, i);
+			struct fr_event ev = {.ts_ns = 2000000000000ull + (uint64_t)(seg * 5000 + i) * 1000,
+					      .kind = FR_EV_CREATE, .pid = 300, .tid = 300, .host = "h", .comm = "tar",
+					      .path = p};
+			if (fl_writer_add(w, &ev) < 0)
+				abort();
+		}
+		if (fl_store_append(st, w, NULL) < 0)
+			abort();
+	}
+	fl_writer_free(w);
+	fl_store_close(st);
+	/* both segments carry the match-all filter */
+	int all = 0;
+	for (int seq = 1; seq <= 2; seq++) {
+		char f[300];
+		snprintf(f, sizeof(f), "%s/seg-%012d.frl", d, seq);
+		size_t len;
+		uint8_t *buf = gen_read_file(f, &len);
+		struct fl_read_opts o = {.columns = FL_COL_NONE};
+		struct fl_segment *s;
+		if (buf && !fl_segment_open_ex(buf, len, &o, &s, NULL)) {
+			all += fl_segment_path_filter_matches_all(s) && fl_segment_may_contain_path(s, "/nowhere");
+			fl_segment_free(s);
+		}
+		free(buf);
+	}
+	is_int(all, 2, "tree walks: both segments carry the match-all filter");
+	static const struct {
+		const char *path;
+		size_t want;
+		uint64_t skipped;
+	} cases[] = {
+		{"/srv/tree/d07/file-00742.txt", 1, 1},
+		{"/srv/other/d49/file-04999.txt", 1, 1},
+		{"/srv/tree/d07/file-99999.txt", 0, 2},
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct fq_path exact = {FQ_PATH_EXACT, cases[c].path};
+		struct fq_filter f = {.paths = &exact, .npaths = 1, .kinds = fq_kinds_changed()};
+		struct fq_query *q;
+		struct list *got = calloc(1, sizeof(*got));
+		struct fq_stats stt = {0};
+		const char *stores[] = {d};
+		int r = fq_query_new(&f, &q);
+		r = r ? r : fq_run(q, stores, 1, NULL, collect, got, &stt);
+		ok(r == 0 && got->n == cases[c].want && (!got->n || !strcmp(got->v[0]->path, cases[c].path)) &&
+			   stt.skipped_path == cases[c].skipped,
+		   "match-all filter: %s: %zu results (want %zu), %llu segments skipped from the dictionary (want %llu)",
+		   cases[c].path, got->n, cases[c].want, (unsigned long long)stt.skipped_path,
+		   (unsigned long long)cases[c].skipped);
+		list_free(got);
+		free(got);
+		fq_query_free(q);
+	}
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", d);
+	if (!getenv("KEEP") && system(cmd) != 0)
+		printf("# could not remove %s\n", d);
+}
+
 int main(void)
 {
 	test_services();
 	make_store();
 	test_services_run();
+	test_match_all_filter();
 	struct fq_filter f = {0};
 	check("no filter", &f, 0);
 
