@@ -66,6 +66,9 @@ struct fl_writer_opts {
  * bytes the entries share with the entry before (by default only from 60%:
  * a tree walk); tests of the layout, measurements. */
 #define FL_WRITER_FRONT_ALWAYS 0x8u
+/* Write the ts block as byte planes, as writers before TS_RUNS did
+ * (FORMAT.md 5.1; tests and measurements). */
+#define FL_WRITER_TS_PLANES 0x10u
 #define FL_PACK_MAX_DEFAULT 4096u
 /* zstd level 9: the recorder encodes segments in its recording loop, and
  * level 19 costs ten times the CPU (0.36M against 3.85M events/s on the

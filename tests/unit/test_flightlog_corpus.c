@@ -140,6 +140,22 @@ static int write_corpus(const char *dir)
 	write_seed(dir, "seed-tree-front-raw.frl", &t, FL_WRITER_RAW | FL_WRITER_NO_PACK);
 	write_seed(dir, "seed-tree-front.frl", &t, 0);
 	gen_free(&t);
+	/* times as runs (TS_RUNS, 2026-11-22; the seeds above were written
+	 * before it): millisecond times, most in the tick of the event
+	 * before, in both lanes, with a jump back and a big jump */
+	t = (struct gen){.rng = 6};
+	uint64_t ms = 1700000000000ull;
+	for (int k = 0; k < 60; k++) {
+		struct fr_event *e = gen_push(&t);
+		gen_ctx(e, 700 + (uint32_t)(k % 2), 1, "svc", "/usr/sbin/svc", 1700000000000000000ull);
+		ms += k == 30 ? (uint64_t)-3 : k == 45 ? 1u << 30 : k % 7 == 6 ? 1 + (uint64_t)k % 3 : 0;
+		e->ts_ns = ms * 1000000ull;
+		e->kind = k % 5 == 4 ? FR_EV_MODIFY : FR_EV_OPEN;
+		e->path = k % 3 ? "/etc/svc.conf" : "/var/lib/svc/state";
+	}
+	write_seed(dir, "seed-ms-runs-raw.frl", &t, FL_WRITER_RAW | FL_WRITER_NO_PACK);
+	write_seed(dir, "seed-ms-runs.frl", &t, 0);
+	gen_free(&t);
 	/* a journal with two records */
 	char p[512];
 	snprintf(p, sizeof(p), "%s/seed-journal.frj", dir);
@@ -171,7 +187,7 @@ int main(void)
 		return 1;
 	}
 	struct dirent *de;
-	int files = 0, seeds_ok = 1, packed = 0, unpacked = 0, front = 0;
+	int files = 0, seeds_ok = 1, packed = 0, unpacked = 0, front = 0, runs = 0;
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -206,6 +222,7 @@ int main(void)
 			if (good && strstr(de->d_name, ".frl") && len >= 128) {
 				*(buf[20] & 0x10 ? &packed : &unpacked) += 1; /* incompat PACKED */
 				front += (buf[20] & 0x80) != 0;               /* FRONT_CODED */
+				runs += (buf[21] & 0x01) != 0;                /* TS_RUNS */
 			}
 			if (!good) {
 				seeds_ok = 0;
@@ -220,5 +237,7 @@ int main(void)
 	ok(packed >= 2 && unpacked >= 2, "seeds in both layouts decode: %d packed, %d unpacked", packed, unpacked);
 	ok(front >= 2 && packed + unpacked - front >= 2, "seeds with and without front-coded paths decode: %d and %d",
 	   front, packed + unpacked - front);
+	ok(runs >= 2 && packed + unpacked - runs >= 2, "seeds with time runs and with time planes decode: %d and %d",
+	   runs, packed + unpacked - runs);
 	return tap_done();
 }
