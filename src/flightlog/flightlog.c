@@ -1217,9 +1217,10 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 		goto out;
 	blk[nb++] = (struct outblk){BLK_SUMMARY, 0, summary.p, summary.len, NULL, 0};
 	{
-		/* sessions: n, then (host ref, ses, first) in order of appearance;
-		 * written even when empty, so that its absence means an older
-		 * writer, not "no sessions" */
+		/* sessions: n, then (host ref, ses, first) in order of
+		 * appearance; omitted when empty (its table entry is 40 bytes of
+		 * a small segment): compat flag SESSIONS says this writer lists
+		 * them, so the absence means "no sessions", not an older writer */
 		int e = fl_put_varint(&sessions, w->ses.n);
 		for (uint32_t i = 0; i < w->ses.n && !e; i++) {
 			uint64_t k = w->ses.keys[w->ses.order[i]];
@@ -1231,7 +1232,8 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 			r = -ENOMEM;
 			goto out;
 		}
-		blk[nb++] = (struct outblk){BLK_SESSIONS, w->ses.n, sessions.p, sessions.len, NULL, 0};
+		if (w->ses.n)
+			blk[nb++] = (struct outblk){BLK_SESSIONS, w->ses.n, sessions.p, sessions.len, NULL, 0};
 	}
 	for (int d = 0; d < ND; d++) {
 		if (!w->d[d].n)
@@ -2362,6 +2364,10 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 		r = use_block(g, &oc, &L);
 	}
 	bool have_summary = oc.have_summary, have_lanes = oc.have_lanes;
+	/* SESSIONS without the block: the writer saw no session (writers
+	 * since 2026-11-22 omit the empty block, FORMAT.md 3.1) */
+	if (!oc.have_sessions && !oc.no_summary && (le32toh(h.compat_flags) & FL_COMPAT_SESSIONS))
+		g->have_sessions = true;
 	ZSTD_freeDCtx(dctx);
 	if (!r && !have_summary)
 		r = fl_set_error(&e, -EBADMSG, toff, "summary", "missing summary block");
@@ -2456,8 +2462,9 @@ const struct fl_segment_info *fl_segment_info(const struct fl_segment *g)
 
 const struct fl_session_first *fl_segment_sessions(const struct fl_segment *g, size_t *n)
 {
+	static const struct fl_session_first none;
 	*n = g->nsessions;
-	return g->have_sessions ? g->sessions : NULL;
+	return !g->have_sessions ? NULL : g->sessions ? g->sessions : &none;
 }
 
 const uint32_t *fl_segment_pids(const struct fl_segment *g, size_t *n)

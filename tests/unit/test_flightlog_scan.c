@@ -311,6 +311,59 @@ static void test_no_summary(void)
 	gen_free(&g);
 }
 
+/* Whether block `type` is in the table of buf (FORMAT.md 2.2). */
+static bool has_block(const uint8_t *buf, uint32_t type)
+{
+	uint32_t nb = (uint32_t)buf[88] | (uint32_t)buf[89] << 8;
+	for (uint32_t i = 0; i < nb; i++)
+		if (buf[128 + 40 * i] == type && !buf[128 + 40 * i + 1])
+			return true;
+	return false;
+}
+
+/* A segment whose events have no session has no sessions block (its 40
+ * table bytes are most of a quiet segment's overhead), yet says "no
+ * sessions" rather than "unknown" (FORMAT.md 3.1): queries then need not
+ * decode its events to find sessions. Without the SESSIONS flag the
+ * answer stays "unknown", as for a segment from before the block. */
+static void test_no_sessions(void)
+{
+	struct gen g = {.rng = 14};
+	gen_build(&g, 500);
+	for (size_t i = 0; i < g.n; i++)
+		g.ev[i].ses = FR_ID_UNSET;
+	size_t len;
+	uint8_t *buf = gen_encode(&g, &len);
+	struct fl_segment *s = NULL;
+	size_t ns = 1;
+	struct fl_read_opts sum = {.columns = FL_COL_NONE};
+	ok(buf && !has_block(buf, 39) && (buf[16] & 1) && !fl_segment_open_ex(buf, len, &sum, &s, NULL) &&
+		   fl_segment_sessions(s, &ns) && ns == 0,
+	   "no session: no sessions block, flag SESSIONS set, and the reader says none (not unknown)");
+	fl_segment_free(s);
+	s = NULL;
+	if (buf) {
+		buf[16] &= (uint8_t)~1u;
+		memset(buf + 124, 0, 4);
+		uint32_t c = fl_crc32c(0, buf, 128);
+		memcpy(buf + 124, &c, 4);
+	}
+	ns = 1;
+	ok(buf && !fl_segment_open_ex(buf, len, &sum, &s, NULL) && !fl_segment_sessions(s, &ns) && ns == 0,
+	   "the same segment without the flag: sessions unknown (NULL)");
+	fl_segment_free(s);
+	free(buf);
+	g.ev[7].ses = 3;
+	buf = gen_encode(&g, &len);
+	s = NULL;
+	ok(buf && has_block(buf, 39) && !fl_segment_open_ex(buf, len, &sum, &s, NULL) && fl_segment_sessions(s, &ns) &&
+		   ns == 1,
+	   "one event with a session: the block, with that session");
+	fl_segment_free(s);
+	free(buf);
+	gen_free(&g);
+}
+
 /* FL_READ_PACK: a summary-only open names the packed blocks (stats). */
 static void test_pack_sizes(void)
 {
@@ -341,6 +394,7 @@ static void test_pack_sizes(void)
 
 int main(void)
 {
+	test_no_sessions();
 	test_pack_sizes();
 	test_no_summary();
 	test_find_paths();
