@@ -60,9 +60,18 @@ with SshHarness(users=["fralice"]) as h:  # the test user and its sudoers entry
     typed("sudo -s", 1.5)
     typed("touch %s/sudos.txt" % T)
     typed("exit", 0.8)
-    typed("tmux -L frnested new-session -s nested", 2.0)
+    # wait for each step rather than sleep a fixed time: on a loaded
+    # machine the nested tmux took longer than 2 s to start, the next
+    # `exit` then ended the login shell, and the last one had no session
+    # (the nested tmux is fralice's: its status line in the pane shows it)
+    nested = lambda: "[nested]" in pane()
+    typed("tmux -L frnested new-session -s nested", 0.5)
+    t.ok(wait_for(nested, 20), "the nested tmux started", pane())
     typed("touch %s/in-tmux.txt" % T)
-    typed("exit", 2.0)
+    wait_for(lambda: os.path.exists(os.path.join(T, "in-tmux.txt")))
+    typed("exit", 0.5)
+    wait_for(lambda: not nested(), 20)
+    time.sleep(0.5)
     typed("exit", 1.5)
     wait_for(lambda: tmux("has-session", "-t", name, check=False).returncode != 0, 10)
     time.sleep(2.5)  # --live polls every second
