@@ -476,6 +476,7 @@ struct fl_writer {
 	bool local_peers; /* FL_INCOMPAT_LOCAL_PEERS: not FL_WRITER_NO_LOCAL_PEERS */
 	bool peers_coded; /* a port went through the table: the flag is needed */
 	bool front_always; /* FL_WRITER_FRONT_ALWAYS */
+	bool split_always; /* FL_WRITER_PATHS_SPLIT_ALWAYS */
 	bool ts_planes;    /* FL_WRITER_TS_PLANES */
 	uint32_t pack_max;
 	uint64_t count;
@@ -511,6 +512,7 @@ int fl_writer_new(const struct fl_writer_opts *opts, struct fl_writer **out)
 	w->no_pack = opts && (opts->flags & FL_WRITER_NO_PACK);
 	w->local_peers = !(opts && (opts->flags & FL_WRITER_NO_LOCAL_PEERS));
 	w->front_always = opts && (opts->flags & FL_WRITER_FRONT_ALWAYS);
+	w->split_always = opts && (opts->flags & FL_WRITER_PATHS_SPLIT_ALWAYS);
 	w->ts_planes = opts && (opts->flags & FL_WRITER_TS_PLANES);
 	w->pack_max = opts && opts->pack_max ? opts->pack_max : FL_PACK_MAX_DEFAULT;
 	if (w->level > ZSTD_maxCLevel())
@@ -1128,6 +1130,51 @@ static int dict_front_code(const struct wdict *d, bool always, struct fl_bytes *
 	return e ? -ENOMEM : 1;
 }
 
+/* A split dictionary block (FL_INCOMPAT_PATHS_SPLIT, FORMAT.md 4.2),
+ * appended to o: varint D, varint B, the D directories (what comes before
+ * an entry's last '/') and the B basenames (what comes after it), each
+ * followed by a NUL, in order of first use; then per entry a directory
+ * code (0 no '/', 1 the next new directory, 2 the previous entry's, else
+ * directory + 3) and a basename code (0 the next new one, 1 the previous
+ * entry's, else basename + 2). "The previous entry's" is what a compiler
+ * does: it probes one header in each include directory in turn, then the
+ * next header in the same directories, so the pairs repeat and zstd
+ * matches them (without those two codes the block was 11-39% larger). The
+ * tables carry no lengths: the NULs delimit them (with lengths, 14%
+ * larger). */
+static int dict_split(const struct wdict *d, struct fl_bytes *o)
+{
+	struct wdict dirs = {0}, bases = {0};
+	struct fl_bytes codes = {0};
+	uint64_t pd = 0, pb = 0; /* the previous entry's references (index + 1; 0: none) */
+	int e = 0;
+	for (uint32_t i = 0; i < d->n && !e; i++) {
+		const char *s = (const char *)d->data.p + d->off[i];
+		const char *sl = memrchr(s, '/', d->len[i]);
+		const char *base = sl ? sl + 1 : s;
+		uint64_t dr = 0, br = 0;
+		uint32_t nd = dirs.n, nb = bases.n;
+		if (sl)
+			e = wdict_intern(&dirs, s, (size_t)(sl - s), &dr);
+		if (!e)
+			e = wdict_intern(&bases, base, d->len[i] - (size_t)(base - s), &br);
+		if (!e)
+			e = fl_put_varint(&codes, !dr ? 0 : dirs.n > nd ? 1 : dr == pd ? 2 : dr + 2);
+		if (!e)
+			e = fl_put_varint(&codes, bases.n > nb ? 0 : br == pb ? 1 : br + 1);
+		pd = dr;
+		pb = br;
+	}
+	if (!e && (fl_put_varint(o, dirs.n) || fl_put_varint(o, bases.n) ||
+		   fl_bytes_put(o, dirs.data.p, dirs.data.len) || fl_bytes_put(o, bases.data.p, bases.data.len) ||
+		   fl_bytes_put(o, codes.p, codes.len)))
+		e = -ENOMEM;
+	wdict_free(&dirs);
+	wdict_free(&bases);
+	fl_bytes_free(&codes);
+	return e;
+}
+
 /* The n zigzag deltas z as W byte planes (FORMAT.md 5.1): one byte W,
  * the smallest width that holds `all` (every delta ORed), then byte b of
  * every delta for b < W. */
@@ -1203,12 +1250,45 @@ static int compress_block(struct fl_writer *w, struct outblk *b)
 	return 0;
 }
 
+/* The paths dictionary b (plain layout) or its split layout (dict_split,
+ * built in *split): the split one when its content is the smaller, and,
+ * for a dictionary of FL_SPLIT_LARGE entries or more, smaller by at least
+ * FL_SPLIT_MIN_SAVING bytes per entry (or always with
+ * FL_WRITER_PATHS_SPLIT_ALWAYS); *used tells whether it went into b.
+ * Why the margin: a reader rebuilds a split dictionary, which costs about
+ * as much as decompressing 20 more bytes per entry, and queries open the
+ * paths dictionary of every segment. A generated fleet (58k paths per
+ * segment, 53k distinct names) saves 6.6 bytes per entry split: segments
+ * 1% smaller, who-changed 5% slower. Below FL_SPLIT_LARGE entries the
+ * rebuild takes a few tens of microseconds, little next to opening the
+ * segment. Content
+ * size rather than compressed size: compressing both layouts to compare
+ * cost 8% of the build recording's encode time, and wherever the split
+ * content was the smaller the split block compressed smaller too, or at
+ * most 3 bytes larger (FORMAT.md 4.2). */
+#define FL_SPLIT_LARGE 1024u
+#define FL_SPLIT_MIN_SAVING 16u
+static int choose_paths(struct fl_writer *w, struct outblk *b, struct fl_bytes *split, bool *used)
+{
+	int r = dict_split(&w->d[D_PATH], split);
+	if (r)
+		return r;
+	uint32_t n = w->d[D_PATH].n;
+	uint64_t margin = n < FL_SPLIT_LARGE ? 1 : (uint64_t)FL_SPLIT_MIN_SAVING * n;
+	if (w->split_always || split->len + margin <= b->raw_len) {
+		b->raw = split->p;
+		b->raw_len = split->len;
+		*used = true;
+	}
+	return 0;
+}
+
 int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq,
 		     void **out, size_t *out_len)
 {
 	struct outblk blk[4 + ND + NLANES * NSTREAMS];
-	struct fl_bytes summary = {0}, sessions = {0}, dictraw[ND] = {{0}}, pack = {0};
-	bool front_coded = false, ts_runs_used = false;
+	struct fl_bytes summary = {0}, sessions = {0}, dictraw[ND] = {{0}}, pack = {0}, split = {0};
+	bool front_coded = false, paths_split = false, ts_runs_used = false;
 	uint64_t *tsz = NULL;
 	size_t nb = 0;
 	int r = build_summary(w, &summary, false);
@@ -1238,7 +1318,11 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	for (int d = 0; d < ND; d++) {
 		if (!w->d[d].n)
 			continue;
-		int front = d == D_PATH ? dict_front_code(&w->d[d], w->front_always, &dictraw[d]) : 0;
+		/* FL_WRITER_PATHS_SPLIT_ALWAYS splits even a tree walk, unless
+		 * FL_WRITER_FRONT_ALWAYS is given too */
+		int front = d == D_PATH && (w->front_always || !w->split_always)
+				    ? dict_front_code(&w->d[d], w->front_always, &dictraw[d])
+				    : 0;
 		if (front < 0 || (!front && (fl_bytes_put(&dictraw[d], w->d[d].lens.p, w->d[d].lens.len) ||
 					     fl_bytes_put(&dictraw[d], w->d[d].data.p, w->d[d].data.len)))) {
 			r = -ENOMEM;
@@ -1246,6 +1330,9 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 		}
 		front_coded |= front > 0;
 		blk[nb++] = (struct outblk){dict_type[d], w->d[d].n, dictraw[d].p, dictraw[d].len, NULL, 0};
+		/* paths that are not a tree walk: plain or split (FORMAT.md 4.2) */
+		if (d == D_PATH && !front && (r = choose_paths(w, &blk[nb - 1], &split, &paths_split)))
+			goto out;
 	}
 	/* ts, per lane: varint unit, varint base tick, then the zigzag tick
 	 * deltas as runs (FORMAT.md 5.1.1) or, with FL_WRITER_TS_PLANES, one
@@ -1344,6 +1431,7 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 				    * them stays readable by older readers */
 				   (w->peers_coded ? FL_INCOMPAT_LOCAL_PEERS : 0) |
 				   (front_coded ? FL_INCOMPAT_FRONT_CODED : 0) |
+				   (paths_split ? FL_INCOMPAT_PATHS_SPLIT : 0) |
 				   (ts_runs_used ? FL_INCOMPAT_TS_RUNS : 0));
 	h.compat_flags = htole32(FL_COMPAT_SESSIONS);
 	h.seq = htole64(seq);
@@ -1386,6 +1474,7 @@ out:
 	fl_bytes_free(&summary);
 	fl_bytes_free(&sessions);
 	fl_bytes_free(&pack);
+	fl_bytes_free(&split);
 	for (int d = 0; d < ND; d++)
 		fl_bytes_free(&dictraw[d]);
 	return r;
@@ -1819,11 +1908,176 @@ static int parse_dict_front(struct rdict *rd, uint8_t *raw, size_t len, uint32_t
 	return 0;
 }
 
+/* One code x of a split dictionary (FORMAT.md 4.2) into *ref, an index
+ * into a table of `count` entries of which `*used` were used so far:
+ * code `fresh` means the next new entry, `fresh + 1` the previous path's
+ * (prev; UINT32_MAX: it had none), from `fresh + 2` on an entry already
+ * used. NULL, or what is wrong. */
+static inline const char *split_code(uint64_t x, uint32_t fresh, uint32_t count, uint32_t *used, uint32_t prev,
+				     uint32_t *ref)
+{
+	if (x == fresh) {
+		if (*used == count)
+			return "no new one left";
+		*ref = (*used)++;
+	} else if (x == fresh + 1) {
+		if (prev == UINT32_MAX)
+			return "the previous entry has none";
+		*ref = prev;
+	} else {
+		if (x - fresh - 2 >= *used)
+			return "not used yet";
+		*ref = (uint32_t)(x - fresh - 2);
+	}
+	return NULL;
+}
+
+/* The codes [p, end) of a split dictionary (FORMAT.md 4.2) with nd
+ * directories and nb basenames whose lengths are tl[] (directories
+ * first): checks every code, that every table entry is used and that
+ * nothing follows; ref[2i] gets entry i's directory (UINT32_MAX: none),
+ * ref[2i + 1] its basename (+ nd), *total the rebuilt size (at most
+ * FL_MAX_RAW). */
+static int split_refs(const uint8_t *raw, const uint8_t *p, const uint8_t *end, const uint32_t *tl, uint32_t nd,
+		      uint32_t nb, uint32_t items, uint32_t *ref, uint64_t *total, const char *name, uint64_t off,
+		      struct fl_error *err)
+{
+	uint32_t used[2] = {0, 0}, prev[2] = {UINT32_MAX, UINT32_MAX};
+	uint64_t size = 0;
+	for (uint32_t i = 0; i < items; i++) {
+		for (int t = 0; t < 2; t++) {
+			uint64_t x;
+			const uint8_t *at = p;
+			const char *bad = NULL;
+			uint32_t k = UINT32_MAX;
+			/* directories: 0 none, 1 new, 2 previous, 3 + k;
+			 * basenames: 0 new, 1 previous, 2 + k */
+			if (fl_get_varint(&p, end, &x))
+				bad = "truncated";
+			else if (t == 1 || x)
+				bad = split_code(x, t ? 0 : 1, t ? nb : nd, &used[t], prev[t], &k);
+			if (bad)
+				return fl_set_error(err, -EBADMSG, off, name, "bad %s code of entry %u: %s (byte %zu)",
+						    t ? "basename" : "directory", i, bad, (size_t)(at - raw));
+			prev[t] = k;
+			if (k != UINT32_MAX)
+				size += tl[k + (t ? nd : 0)] + 1u; /* with its '/' or NUL */
+			ref[2 * i + t] = k == UINT32_MAX ? k : k + (t ? nd : 0);
+		}
+		if (size > FL_MAX_RAW)
+			return fl_set_error(err, -EFBIG, off, name, "rebuilt dictionary over %llu bytes at entry %u",
+					    (unsigned long long)FL_MAX_RAW, i);
+	}
+	for (int t = 0; t < 2; t++)
+		if (used[t] != (t ? nb : nd))
+			return fl_set_error(err, -EBADMSG, off, name, "%u of %u %s never used", (t ? nb : nd) - used[t],
+					    t ? nb : nd, t ? "basenames" : "directories");
+	if (p != end)
+		return fl_set_error(err, -EBADMSG, off, name, "%zu bytes after the codes (byte %zu)", (size_t)(end - p),
+				    (size_t)(p - raw));
+	*total = size;
+	return 0;
+}
+
+/* n bytes of raw (len bytes) from offset at to o, which has 16 bytes to
+ * spare: short ones (most) as one 16-byte copy, when raw has them. */
+static inline void split_copy(uint8_t *o, const uint8_t *raw, size_t len, uint32_t at, uint32_t n)
+{
+	if (n <= 16 && at + 16u <= len)
+		memcpy(o, raw + at, 16);
+	else
+		memcpy(o, raw + at, n);
+}
+
+/* A split dictionary block (FORMAT.md 4.2) rebuilt into one new buffer
+ * laid out as a plain block's data part (entries in index order, each
+ * followed by a NUL), which the rest of the reader points into. Every
+ * count and code is checked, and the rebuilt size computed and bounded
+ * by FL_MAX_RAW, before that buffer is allocated: a small block can name
+ * a long directory many times. On success raw is freed and rd->raw is
+ * the new buffer; on failure raw is the caller's. */
+static int parse_dict_split(struct rdict *rd, uint8_t *raw, size_t len, uint32_t items, const char *name,
+			    uint64_t off, struct fl_error *err)
+{
+	/* each entry has two code bytes */
+	int r = rdict_alloc(rd, items, len, 2, name, off, err);
+	if (r)
+		return r;
+	const uint8_t *p = raw, *end = raw + len;
+	uint64_t nt[2]; /* directories, basenames */
+	for (int t = 0; t < 2; t++) {
+		size_t at = (size_t)(p - raw);
+		if (fl_get_varint(&p, end, &nt[t]) || nt[t] > items)
+			return fl_set_error(err, -EBADMSG, off, name, "bad %s count (byte %zu)",
+					    t ? "basename" : "directory", at);
+	}
+	/* each table entry takes at least its NUL, each path two codes: the
+	 * arrays below are bounded by the block */
+	if (nt[0] + nt[1] + 2ull * items > (uint64_t)(end - p))
+		return fl_set_error(err, -EBADMSG, off, name,
+				    "%llu directories, %llu basenames and %u entries do not fit in %zu bytes",
+				    (unsigned long long)nt[0], (unsigned long long)nt[1], items, (size_t)(end - p));
+	uint32_t nd = (uint32_t)nt[0], nb = (uint32_t)nt[1];
+	size_t ntab = (size_t)nd + nb;
+	/* table entry k: at raw + toff[k], tl[k] bytes (raw <= FL_MAX_RAW) */
+	uint32_t *toff = malloc((ntab ? ntab : 1) * sizeof(*toff)), *tl = malloc((ntab ? ntab : 1) * sizeof(*tl));
+	uint32_t *ref = malloc((items ? items : 1) * 2 * sizeof(*ref));
+	uint8_t *buf = NULL;
+	if (!toff || !tl || !ref)
+		r = fl_set_error(err, -ENOMEM, off, name, "out of memory");
+	for (size_t k = 0; k < ntab && !r; k++) {
+		const uint8_t *z = memchr(p, 0, (size_t)(end - p));
+		if (!z) {
+			r = fl_set_error(err, -EBADMSG, off, name, "%s %zu not terminated (byte %zu)",
+					 k < nd ? "directory" : "basename", k < nd ? k : k - nd, (size_t)(p - raw));
+			break;
+		}
+		toff[k] = (uint32_t)(p - raw);
+		tl[k] = (uint32_t)(z - p);
+		p = z + 1;
+	}
+	uint64_t total = 0;
+	if (!r)
+		r = split_refs(raw, p, end, tl, nd, nb, items, ref, &total, name, off, err);
+	/* 16 bytes to spare: short entries are copied 16 bytes at a time */
+	if (!r && !(buf = malloc(total + 16)))
+		r = fl_set_error(err, -ENOMEM, off, name, "out of memory");
+	if (!r) {
+		/* the copy is most of the cost of opening a split
+		 * dictionary (a 58k-path one: half of it was in memcpy calls
+		 * for a dozen bytes each) */
+		uint8_t *o = buf;
+		for (uint32_t i = 0; i < items; i++) {
+			uint32_t d = ref[2 * i], b = ref[2 * i + 1];
+			rd->s[i] = (const char *)o;
+			if (d != UINT32_MAX) {
+				split_copy(o, raw, len, toff[d], tl[d]);
+				o += tl[d];
+				*o++ = '/';
+			}
+			split_copy(o, raw, len, toff[b], tl[b]);
+			o += tl[b];
+			*o++ = 0;
+			rd->len[i] = (uint32_t)(o - 1 - (const uint8_t *)rd->s[i]);
+		}
+		*o = 0;
+		free(raw);
+		rd->n = items;
+		rd->raw = buf;
+	}
+	free(toff);
+	free(tl);
+	free(ref);
+	return r;
+}
+
 static int parse_dict(struct rdict *rd, uint8_t *raw, size_t len, uint32_t items, bool cstr, bool front,
-		      const char *name, uint64_t off, struct fl_error *err)
+		      bool split, const char *name, uint64_t off, struct fl_error *err)
 {
 	if (front)
 		return parse_dict_front(rd, raw, len, items, cstr, name, off, err);
+	if (split)
+		return parse_dict_split(rd, raw, len, items, name, off, err);
 	/* each entry has >= 1 length byte and a NUL */
 	int r = rdict_alloc(rd, items, len, 2, name, off, err);
 	if (r)
@@ -2116,7 +2370,8 @@ static int use_block(struct fl_segment *g, struct open_ctx *c, const struct lblk
 			return r;
 		g->d[di].off = L->offset;
 		r = parse_dict(&g->d[di], raw, rawlen, L->items, di != D_ARGV,
-			       di == D_PATH && (c->incompat & FL_INCOMPAT_FRONT_CODED), name, L->offset, e);
+			       di == D_PATH && (c->incompat & FL_INCOMPAT_FRONT_CODED),
+			       di == D_PATH && (c->incompat & FL_INCOMPAT_PATHS_SPLIT), name, L->offset, e);
 		if (r && !g->d[di].raw)
 			free(raw);
 		return r;
@@ -2266,6 +2521,10 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 	if (incompat & ~FL_INCOMPAT_KNOWN)
 		return fl_set_error(err, -EOPNOTSUPP, offsetof(struct fl_seg_header, incompat_flags),
 				    "header", "unknown incompatible features 0x%x", incompat);
+	/* both give the paths block a layout of its own (FORMAT.md 4.1, 4.2) */
+	if ((incompat & FL_INCOMPAT_FRONT_CODED) && (incompat & FL_INCOMPAT_PATHS_SPLIT))
+		return fl_set_error(err, -EBADMSG, offsetof(struct fl_seg_header, incompat_flags), "header",
+				    "paths both front coded and split (incompatible features 0x%x)", incompat);
 	uint64_t fsize = le64toh(h.file_size);
 	if (fsize != len)
 		return fl_set_error(err, -EBADMSG, len < fsize ? len : fsize, "header",

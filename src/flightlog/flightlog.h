@@ -69,6 +69,11 @@ struct fl_writer_opts {
 /* Write the ts block as byte planes, as writers before TS_RUNS did
  * (FORMAT.md 5.1; tests and measurements). */
 #define FL_WRITER_TS_PLANES 0x10u
+/* Write the paths dictionary split into directories and basenames
+ * (FORMAT.md 4.2) always, even a tree walk that would be front coded, not
+ * only when that is smaller (tests of the layout, measurements).
+ * FL_WRITER_FRONT_ALWAYS wins when both are given. */
+#define FL_WRITER_PATHS_SPLIT_ALWAYS 0x20u
 #define FL_PACK_MAX_DEFAULT 4096u
 /* zstd level 9: the recorder encodes segments in its recording loop, and
  * level 19 costs ten times the CPU (0.36M against 3.85M events/s on the

@@ -427,6 +427,71 @@ static inline void gen_build(struct gen *g, size_t n)
 	}
 	g->n = n;
 }
+/* A compiler's header probes: for each source, cc1 looks for every header
+ * it includes in each include directory in turn until one has it (the
+ * misses fail with ENOENT), so the paths are few directories times few
+ * names, in no tree order (what FORMAT.md 4.2's split dictionary is for).
+ * Then it writes the object. One new pid per compile. */
+static inline void gen_cc_probes(struct gen *g, size_t n)
+{
+	static const char *dirs[] = {"src", "build", "/usr/lib/gcc/x86_64-linux-gnu/12/include", "/usr/local/include",
+				     "/usr/include/x86_64-linux-gnu", "/usr/include"};
+	static const char *hdrs[] = {"stdio.h", "stdlib.h", "string.h", "errno.h", "stdint.h", "stddef.h",
+				     "stdarg.h", "stdbool.h", "limits.h", "unistd.h", "fcntl.h", "time.h",
+				     "signal.h", "pthread.h", "sched.h", "features.h", "bits/types.h",
+				     "bits/wordsize.h", "sys/types.h", "sys/stat.h", "sys/cdefs.h", "gnu/stubs.h",
+				     "bits/libc-header-start.h", "bits/stdio_lim.h", "bits/time64.h", "zstd.h",
+				     "endian.h", "bits/endian.h", "event/event.h", "flightlog/flightlog.h",
+				     "flightlog/fl_internal.h", "query/query.h", "sensor/sensor.h", "bpf/libbpf.h"};
+	/* the directory that has each header (an index into dirs) */
+	static const unsigned has[] = {5, 5, 5, 5, 2, 2, 2, 2, 2, 5, 5, 5, 5, 5, 5, 5, 4,
+				       4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 4, 0, 0, 0, 0, 0, 5};
+	enum { NH = sizeof(hdrs) / sizeof(hdrs[0]) };
+	uint64_t t = 1700000000000000000ull;
+	uint32_t pid = 50000;
+	unsigned job = 0;
+	while (g->n < n) {
+		char src[64];
+		snprintf(src, sizeof(src), "src/mod%u/file%02u.c", job % 7, job % 23);
+		job++;
+		uint32_t me = ++pid;
+		struct fr_event base;
+		memset(&base, 0, sizeof(base));
+		gen_ctx(&base, me, 49999, "cc1", "/usr/lib/gcc/x86_64-linux-gnu/12/cc1", t);
+		base.uid = base.euid = 1000;
+		struct fr_event *e = gen_push(g);
+		*e = base;
+		e->ts_ns = t += 1000000;
+		e->kind = FR_EV_OPEN;
+		e->path = gen_strdup(g, src);
+		for (unsigned h = 0; h < NH && g->n < n; h++) {
+			if (gen_below(g, 3) == 0)
+				continue; /* this source does not include it */
+			for (unsigned d = 0; d <= has[h] && g->n < n; d++) {
+				char p[128];
+				snprintf(p, sizeof(p), "%s/%s", dirs[d], hdrs[h]);
+				e = gen_push(g);
+				*e = base;
+				e->ts_ns = t += 2000 + gen_below(g, 3000);
+				e->kind = FR_EV_OPEN;
+				e->path = gen_strdup(g, p);
+				e->error = d < has[h] ? 2 : 0; /* ENOENT */
+			}
+		}
+		if (g->n < n) {
+			char o[64];
+			snprintf(o, sizeof(o), "%.*s.o", (int)strlen(src) - 2, src);
+			e = gen_push(g);
+			*e = base;
+			e->ts_ns = t += 5000000;
+			e->kind = FR_EV_CREATE;
+			e->path = gen_strdup(g, o);
+			e->mode = 0644;
+		}
+	}
+	g->n = n;
+}
+
 /* g's events as one segment written with opts (NULL: defaults); NULL when
  * an add or the finish fails. The caller frees it. */
 static inline void *gen_encode_opts(const struct gen *g, const struct fl_writer_opts *opts, size_t *len)

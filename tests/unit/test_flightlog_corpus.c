@@ -156,6 +156,21 @@ static int write_corpus(const char *dir)
 	write_seed(dir, "seed-ms-runs-raw.frl", &t, FL_WRITER_RAW | FL_WRITER_NO_PACK);
 	write_seed(dir, "seed-ms-runs.frl", &t, 0);
 	gen_free(&t);
+	/* split paths (PATHS_SPLIT, 2026-11-22; the seeds above were written
+	 * before it): a compiler's header probes, then paths without a '/',
+	 * with empty directories and basenames, and a repeated long directory */
+	t = (struct gen){.rng = 7};
+	gen_cc_probes(&t, 60);
+	static const char *const odd[] = {"a.out", "/", "//x", "a/", "", "a//b", "x", "/usr/include/x/", "/x"};
+	for (size_t k = 0; k < sizeof(odd) / sizeof(odd[0]); k++) {
+		struct fr_event *e = gen_push(&t);
+		*e = t.ev[t.n - 2];
+		e->ts_ns += 1000000;
+		e->path = odd[k];
+	}
+	write_seed(dir, "seed-build-split-raw.frl", &t, FL_WRITER_RAW | FL_WRITER_NO_PACK | FL_WRITER_PATHS_SPLIT_ALWAYS);
+	write_seed(dir, "seed-build-split.frl", &t, FL_WRITER_PATHS_SPLIT_ALWAYS);
+	gen_free(&t);
 	/* a journal with two records */
 	char p[512];
 	snprintf(p, sizeof(p), "%s/seed-journal.frj", dir);
@@ -187,7 +202,7 @@ int main(void)
 		return 1;
 	}
 	struct dirent *de;
-	int files = 0, seeds_ok = 1, packed = 0, unpacked = 0, front = 0, runs = 0;
+	int files = 0, seeds_ok = 1, packed = 0, unpacked = 0, front = 0, runs = 0, split = 0;
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -223,6 +238,7 @@ int main(void)
 				*(buf[20] & 0x10 ? &packed : &unpacked) += 1; /* incompat PACKED */
 				front += (buf[20] & 0x80) != 0;               /* FRONT_CODED */
 				runs += (buf[21] & 0x01) != 0;                /* TS_RUNS */
+				split += (buf[21] & 0x04) != 0;               /* PATHS_SPLIT */
 			}
 			if (!good) {
 				seeds_ok = 0;
@@ -239,5 +255,7 @@ int main(void)
 	   front, packed + unpacked - front);
 	ok(runs >= 2 && packed + unpacked - runs >= 2, "seeds with time runs and with time planes decode: %d and %d",
 	   runs, packed + unpacked - runs);
+	ok(split >= 2 && packed + unpacked - split >= 2, "seeds with split and with other paths dictionaries decode: "
+	   "%d and %d", split, packed + unpacked - split);
 	return tap_done();
 }

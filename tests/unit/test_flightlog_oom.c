@@ -211,6 +211,17 @@ int main(void)
 	}
 	finish_trials(&tree, " (tree walk, match-all filter)");
 	gen_free(&tree);
+
+	/* a compiler's header probes: the paths dictionary is split
+	 * (FORMAT.md 4.2), which allocates its two tables and codes */
+	struct gen cc = {.rng = 8};
+	gen_cc_probes(&cc, 3000);
+	size_t cl;
+	uint8_t *cs = gen_encode(&cc, &cl);
+	ok(cs && cl > 24 && (cs[21] & 0x04), "the compiler probes' segment has a split paths dictionary");
+	free(cs);
+	finish_trials(&cc, " (compiler probes, split paths)");
+	gen_free(&cc);
 	gen_free(&g);
 	return tap_done();
 }
