@@ -8,12 +8,17 @@
  * how fast the library decodes and re-encodes them on one core.
  *
  * Usage:
- *   corpus_codec blocks [--exclude-kinds K,K,..] [--no-pack] SEG...
+ *   corpus_codec blocks [--reencode] [--writer-flags F] [--exclude-kinds K,K,..]
+ *                       [--no-pack] SEG...
  *       per-block stored/raw sizes summed over the segments. With
- *       --exclude-kinds the events are decoded, the listed kinds dropped,
- *       and the rest re-encoded (same segmentation, default level) first;
+ *       --reencode the events are decoded and re-encoded by this build's
+ *       writer (same segmentation, default level) first: the current
+ *       format's numbers for a segment recorded by an older writer. With
+ *       --exclude-kinds the listed kinds are dropped before re-encoding;
  *       with --no-pack re-encoded without the pack (FL_WRITER_NO_PACK), so
- *       that every block is compressed, and counted, alone.
+ *       that every block is compressed, and counted, alone; with
+ *       --writer-flags F (a number, FL_WRITER_* bits, e.g. 0x10) re-encoded
+ *       with those writer flags (to compare a format feature on and off).
  *   corpus_codec prefix --events K SEG...
  *       bytes of the first K events re-encoded (same segmentation, cut
  *       after K, default level) and of all events re-encoded.
@@ -233,11 +238,16 @@ static int cmd_blocks(int argc, char **argv)
 {
 	uint32_t ex[64];
 	size_t nex = 0;
-	bool no_pack = false;
+	bool no_pack = false, reencode = false;
+	uint32_t wflags = 0;
 	int i = 0;
 	for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
 		if (!strcmp(argv[i], "--no-pack")) {
 			no_pack = true;
+		} else if (!strcmp(argv[i], "--reencode")) {
+			reencode = true;
+		} else if (!strcmp(argv[i], "--writer-flags") && i + 1 < argc) {
+			wflags = (uint32_t)strtoul(argv[++i], NULL, 0);
 		} else if (!strcmp(argv[i], "--exclude-kinds") && i + 1 < argc) {
 			char *p = argv[++i];
 			while (*p && nex < 64) {
@@ -252,8 +262,8 @@ static int cmd_blocks(int argc, char **argv)
 	}
 	struct tally *t = calloc(1, sizeof(*t));
 	struct fl_writer *w = NULL;
-	struct fl_writer_opts o = {.flags = no_pack ? FL_WRITER_NO_PACK : 0};
-	bool reencode = nex || no_pack;
+	struct fl_writer_opts o = {.flags = wflags | (no_pack ? FL_WRITER_NO_PACK : 0)};
+	reencode |= nex || no_pack || wflags;
 	if (reencode && fl_writer_new(&o, &w))
 		die("%s%s", "fl_writer_new failed", "");
 	for (; i < argc; i++) {
@@ -427,7 +437,8 @@ int main(int argc, char **argv)
 		return cmd_speed(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "prefix"))
 		return cmd_prefix(argc - 2, argv + 2);
-	fprintf(stderr, "usage: corpus_codec blocks [--exclude-kinds K,..] [--no-pack] SEG...\n"
+	fprintf(stderr, "usage: corpus_codec blocks [--reencode] [--writer-flags F] [--exclude-kinds K,..]\n"
+			"                           [--no-pack] SEG...\n"
 			"       corpus_codec prefix --events K SEG...\n"
 			"       corpus_codec speed [--seconds S] [--cpu N] SEG...\n");
 	return 2;
