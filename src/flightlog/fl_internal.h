@@ -188,6 +188,11 @@ static inline uint64_t fl_le64_get(const uint8_t *p)
  * resolution 90 to 99% of deltas are 0; a byte plane gives zstd a symbol
  * of at least one bit per event, runs give it one number per run. */
 #define FL_INCOMPAT_TS_RUNS 0x100u
+/* The `path` stream has a code for "the path that followed this process's
+ * previous path the last time" (FORMAT.md 5.4.2): compilers open the same
+ * headers in the same order, but parallel jobs interleave, so the previous
+ * event's path says little and the same process's says much. */
+#define FL_INCOMPAT_SUCC_PATHS 0x200u
 /* The paths dictionary is split: a table of directories (what comes
  * before an entry's last '/'), a table of basenames, and per entry a code
  * for each (FORMAT.md 4.2). A compiler probes every header in several
@@ -197,7 +202,8 @@ static inline uint64_t fl_le64_get(const uint8_t *p)
 #define FL_INCOMPAT_PATHS_SPLIT 0x400u
 #define FL_INCOMPAT_KNOWN (FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES | FL_INCOMPAT_NEWREF | \
 			   FL_INCOMPAT_PACKED | FL_INCOMPAT_TS_BASE | FL_INCOMPAT_LOCAL_PEERS | \
-			   FL_INCOMPAT_FRONT_CODED | FL_INCOMPAT_TS_RUNS | FL_INCOMPAT_PATHS_SPLIT)
+			   FL_INCOMPAT_FRONT_CODED | FL_INCOMPAT_TS_RUNS | FL_INCOMPAT_SUCC_PATHS | \
+			   FL_INCOMPAT_PATHS_SPLIT)
 
 struct fl_seg_header {
 	uint8_t magic[8];          /* "FRLOGSEG" */

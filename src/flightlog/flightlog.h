@@ -74,6 +74,9 @@ struct fl_writer_opts {
  * only when that is smaller (tests of the layout, measurements).
  * FL_WRITER_FRONT_ALWAYS wins when both are given. */
 #define FL_WRITER_PATHS_SPLIT_ALWAYS 0x20u
+/* Code the path stream as writers before SUCC_PATHS did (FORMAT.md 5.3,
+ * without the predicted-successor code of 5.4.2; tests and measurements). */
+#define FL_WRITER_NO_SUCC_PATHS 0x40u
 #define FL_PACK_MAX_DEFAULT 4096u
 /* zstd level 9: the recorder encodes segments in its recording loop, and
  * level 19 costs ten times the CPU (0.36M against 3.85M events/s on the
