@@ -492,6 +492,113 @@ static inline void gen_cc_probes(struct gen *g, size_t n)
 	g->n = n;
 }
 
+/* A parallel build (make -jJOBS): up to `jobs` compilers at a time, each a
+ * new pid that opens its source and then the headers it includes, mostly
+ * the same ones in the same order (sometimes one is skipped, sometimes a
+ * source includes two extra headers, sometimes a header is missing
+ * (ENOENT) and looked up again further down the search path, a rare job
+ * opens them in another order), writes its object (the change lane) and
+ * exits; the jobs' events interleave at random. What SUCC_PATHS predicts
+ * (FORMAT.md 5.4.2): the path a pid opens after its previous one is the
+ * one another pid opened after it before. Deterministic for a given
+ * g->rng: tests/fixtures/build-pre-succ.frl holds gen_build_jobs(rng 12,
+ * 600, 2) written before SUCC_PATHS, and its test compares against this. */
+static inline void gen_build_jobs(struct gen *g, size_t n, unsigned jobs)
+{
+	static const char *hdrs[] = {"/usr/include/stdio.h", "/usr/include/x86_64-linux-gnu/bits/libc-header-start.h",
+				     "/usr/include/features.h", "/usr/include/stdc-predef.h",
+				     "/usr/include/x86_64-linux-gnu/sys/cdefs.h", "/usr/include/stdlib.h",
+				     "/usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h", "/usr/include/string.h",
+				     "/usr/include/errno.h", "/usr/include/stdint.h", "src/event/event.h",
+				     "src/flightlog/flightlog.h"};
+	static const char *extra[] = {"/usr/include/pthread.h", "/usr/include/zstd.h", "src/flightlog/fl_internal.h",
+				      "/usr/include/sched.h"};
+	enum { NH = sizeof(hdrs) / sizeof(hdrs[0]), MAXJ = 8 };
+	struct job {
+		struct fr_event base;
+		unsigned step, order[NH + 2], nsteps;
+		const char *src;
+		int live;
+	} j[MAXJ];
+	if (jobs < 1)
+		jobs = 1;
+	if (jobs > MAXJ)
+		jobs = MAXJ;
+	memset(j, 0, sizeof(j));
+	uint64_t t = 1700000000000000000ull;
+	uint32_t pid = 41000;
+	unsigned nsrc = 0;
+	while (g->n < n) {
+		unsigned k = (unsigned)gen_below(g, jobs);
+		struct job *b = &j[k];
+		t += 2000 + gen_below(g, 30000);
+		struct fr_event *e;
+		if (!b->live) { /* start a compiler: exec, then its source */
+			char src[32];
+			snprintf(src, sizeof(src), "src/m%u.c", nsrc++);
+			b->src = gen_strdup(g, src);
+			memset(&b->base, 0, sizeof(b->base));
+			gen_ctx(&b->base, ++pid, 40999, "cc1", "/usr/libexec/gcc/x86_64-linux-gnu/12/cc1", t);
+			b->base.uid = b->base.euid = 1000;
+			b->nsteps = 0;
+			int shuffle = gen_below(g, 16) == 0;
+			for (unsigned h = 0; h < NH; h++)
+				if (gen_below(g, 8))
+					b->order[b->nsteps++] = h;
+			if (gen_below(g, 3) == 0) { /* two extra headers, in the middle */
+				unsigned x = (unsigned)gen_below(g, 3), at = b->nsteps / 2;
+				memmove(b->order + at + 2, b->order + at, (b->nsteps - at) * sizeof(unsigned));
+				b->order[at] = NH + x;
+				b->order[at + 1] = NH + x + 1;
+				b->nsteps += 2;
+			}
+			for (unsigned i = 0; shuffle && i + 1 < b->nsteps; i++) {
+				unsigned r = i + (unsigned)gen_below(g, b->nsteps - i), tmp = b->order[i];
+				b->order[i] = b->order[r];
+				b->order[r] = tmp;
+			}
+			b->step = 0;
+			b->live = 1;
+			e = gen_push(g);
+			*e = b->base;
+			e->ts_ns = t;
+			e->kind = FR_EV_OPEN;
+			e->path = b->src;
+			continue;
+		}
+		e = gen_push(g);
+		*e = b->base;
+		e->ts_ns = t;
+		if (b->step < b->nsteps) {
+			unsigned h = b->order[b->step++];
+			e->kind = FR_EV_OPEN;
+			e->path = h < NH ? hdrs[h] : extra[h - NH];
+			if (h == 9 && gen_below(g, 4) == 0) { /* not in the first directory */
+				e->path = "/usr/local/include/stdint.h";
+				e->error = 2;
+				if (g->n < n) {
+					e = gen_push(g);
+					*e = b->base;
+					e->ts_ns = t + 1000;
+					e->kind = FR_EV_OPEN;
+					e->path = hdrs[h];
+				}
+			}
+		} else if (b->step++ == b->nsteps) {
+			char o[40];
+			snprintf(o, sizeof(o), "%.*s.o", (int)strlen(b->src) - 2, b->src);
+			e->kind = FR_EV_CREATE;
+			e->path = gen_strdup(g, o);
+			e->mode = 0644;
+			e->flags = 01 | 0100 | 01000;
+		} else {
+			e->kind = FR_EV_EXIT;
+			b->live = 0;
+		}
+	}
+	g->n = n;
+}
+
 /* g's events as one segment written with opts (NULL: defaults); NULL when
  * an add or the finish fails. The caller frees it. */
 static inline void *gen_encode_opts(const struct gen *g, const struct fl_writer_opts *opts, size_t *len)

@@ -171,6 +171,14 @@ static int write_corpus(const char *dir)
 	write_seed(dir, "seed-build-split-raw.frl", &t, FL_WRITER_RAW | FL_WRITER_NO_PACK | FL_WRITER_PATHS_SPLIT_ALWAYS);
 	write_seed(dir, "seed-build-split.frl", &t, FL_WRITER_PATHS_SPLIT_ALWAYS);
 	gen_free(&t);
+	/* SUCC_PATHS (2026-11-22; the seeds above were written before it):
+	 * two compilers interleaved, whose header paths are coded as the
+	 * successor of the pid's last one */
+	t = (struct gen){.rng = 12};
+	gen_build_jobs(&t, 120, 2);
+	write_seed(dir, "seed-build-jobs.frl", &t, 0);
+	write_seed(dir, "seed-build-jobs-raw.frl", &t, FL_WRITER_RAW | FL_WRITER_NO_PACK);
+	gen_free(&t);
 	/* a journal with two records */
 	char p[512];
 	snprintf(p, sizeof(p), "%s/seed-journal.frj", dir);
@@ -202,7 +210,7 @@ int main(void)
 		return 1;
 	}
 	struct dirent *de;
-	int files = 0, seeds_ok = 1, packed = 0, unpacked = 0, front = 0, runs = 0, split = 0;
+	int files = 0, seeds_ok = 1, packed = 0, unpacked = 0, front = 0, runs = 0, split = 0, succ = 0;
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -239,6 +247,7 @@ int main(void)
 				front += (buf[20] & 0x80) != 0;               /* FRONT_CODED */
 				runs += (buf[21] & 0x01) != 0;                /* TS_RUNS */
 				split += (buf[21] & 0x04) != 0;               /* PATHS_SPLIT */
+				succ += (buf[21] & 0x02) != 0;                /* SUCC_PATHS */
 			}
 			if (!good) {
 				seeds_ok = 0;
@@ -257,5 +266,7 @@ int main(void)
 	   runs, packed + unpacked - runs);
 	ok(split >= 2 && packed + unpacked - split >= 2, "seeds with split and with other paths dictionaries decode: "
 	   "%d and %d", split, packed + unpacked - split);
+	ok(succ >= 2 && packed + unpacked - succ >= 2, "seeds with and without SUCC_PATHS decode: %d and %d", succ,
+	   packed + unpacked - succ);
 	return tap_done();
 }

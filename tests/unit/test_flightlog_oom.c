@@ -173,10 +173,13 @@ int main(void)
 	/* realistic streams (new pids, dictionaries growing) then random ones
 	 * (every field, every kind); the realistic generators fill up to n.
 	 * Loopback connections first, so that allocations fail inside events
-	 * that pair or add a port (the LOCAL_PEERS table must not change then) */
+	 * that pair or add a port (the LOCAL_PEERS table must not change then);
+	 * interleaved compilers, so that they fail inside events whose path is
+	 * predicted or grows the successor table (SUCC_PATHS) */
 	gen_loopback(&g, 300);
 	gen_build(&g, 800);
-	gen_nginx(&g, 1100);
+	gen_build_jobs(&g, 1100, 3);
+	gen_nginx(&g, 1400);
 	gen_random_stream(&g, 600, 1);
 	printf("# %zu events\n", g.n);
 
@@ -198,7 +201,9 @@ int main(void)
 
 	/* a tree walk: its dictionary compresses to less than its filter, so
 	 * the finish writes the summary a second time with the match-all
-	 * filter (FORMAT.md 3) and allocates there too */
+	 * filter (FORMAT.md 3) and allocates there too; and no path is
+	 * predicted (every one is new), so the finish copies the path stream
+	 * into the coding without SUCC_PATHS (FORMAT.md 5.4.2) */
 	struct gen tree = {.rng = 7};
 	for (int i = 0; i < 3000; i++) {
 		struct fr_event *e = gen_push(&tree);
