@@ -4,6 +4,7 @@ Why: every integration test runs a real workload while the real recorder
 runs, then asserts on the NDJSON it printed. This module starts and stops the
 recorder, parses its output and prints TAP that `prove` reads.
 """
+import atexit
 import json
 import os
 import signal
@@ -69,6 +70,14 @@ class Recorder:
             raise RuntimeError("recorder did not start: " + self.stderr())
         self.events = None
         self.rc = None
+        # a test that dies before stop() must not leave a system-wide
+        # recorder behind (it would record, and slow, everything after)
+        atexit.register(self._kill_if_running)
+
+    def _kill_if_running(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def stderr(self):
         return open(self.err_path, "rb").read().decode(errors="replace")
