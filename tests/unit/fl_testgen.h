@@ -599,6 +599,86 @@ static inline void gen_build_jobs(struct gen *g, size_t n, unsigned jobs)
 	g->n = n;
 }
 
+/* Decode buf and check its paths dictionary against want[0..nw): the
+ * incompat flag `flag` (named flag_name) set exactly when `flagged`, the
+ * entries in order, contiguous, each followed by a NUL (what the path
+ * scan relies on), each found by fl_segment_path_entry and by the path
+ * scan (every entry must be some event's path). 0 when all hold. */
+static inline int gen_check_paths_dict(const void *buf, size_t len, const char *const *want, size_t nw, uint32_t flag,
+				       bool flagged, const char *flag_name, char *why, size_t wl)
+{
+	struct fl_segment *s;
+	struct fl_error err;
+	if (fl_segment_open(buf, len, &s, &err))
+		return snprintf(why, wl, "open: %s", err.msg), 1;
+	int bad = 0;
+	if (!(fl_segment_info(s)->incompat_flags & flag) != !flagged)
+		bad = (snprintf(why, wl, "%s flag %s", flag_name, flagged ? "missing" : "set"), 1);
+	size_t n;
+	const uint32_t *lens;
+	const char *const *d = fl_segment_dict(s, FL_DICT_PATHS, &lens, &n);
+	if (!bad && n != nw)
+		bad = (snprintf(why, wl, "%zu entries, want %zu", n, nw), 1);
+	for (size_t i = 0; i < n && !bad; i++) {
+		if (lens[i] != strlen(want[i]) || memcmp(d[i], want[i], lens[i]) || d[i][lens[i]])
+			bad = (snprintf(why, wl, "entry %zu differs", i), 1);
+		else if (i + 1 < n && d[i + 1] != d[i] + lens[i] + 1)
+			bad = (snprintf(why, wl, "entry %zu not right after entry %zu", i + 1, i), 1);
+	}
+	for (size_t i = 0; i < nw && !bad; i++)
+		if (fl_segment_path_entry(s, want[i]) != d[i])
+			bad = (snprintf(why, wl, "fl_segment_path_entry of entry %zu", i), 1);
+	for (size_t i = 0; i < nw && !bad; i++) {
+		struct fl_path_hit *hits = NULL;
+		size_t nh = 0;
+		const char *e = d[i];
+		if (fl_segment_find_paths(s, &e, 1, &hits, &nh) || !nh || strcmp(hits[0].path, want[i]))
+			bad = (snprintf(why, wl, "find_paths of entry %zu: %zu hits", i, nh), 1);
+		free(hits);
+	}
+	fl_segment_free(s);
+	return bad;
+}
+
+/* Events of pid 7 opening paths[0..n) in turn, 1 ms apart (NULL: an
+ * event without a path); *distinct gets the paths in first-seen order
+ * without repeats (the paths dictionary's order). Returns their number. */
+static inline size_t gen_push_opens(struct gen *g, const char *const *paths, size_t n, const char **distinct)
+{
+	size_t nd = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct fr_event *e = gen_push(g);
+		e->kind = FR_EV_OPEN;
+		e->pid = 7;
+		e->ts_ns = 1000000 * (i + 1);
+		e->path = paths[i];
+		if (!paths[i])
+			continue;
+		size_t k = 0;
+		while (k < nd && strcmp(distinct[k], paths[i]))
+			k++;
+		if (k == nd)
+			distinct[nd++] = paths[i];
+	}
+	return nd;
+}
+
+/* A tree walk: n `create` events by one tar process, 1 us apart, of
+ * /srv/tree/dDDD/file-NNNNN.txt, 100 files per directory, in order (an
+ * unpack; its paths share most of their bytes). */
+static inline void gen_tree_walk(struct gen *g, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct fr_event *e = gen_push(g);
+		gen_ctx(e, 4000, 3999, "tar", "/usr/bin/tar", 1700000000000000000ull);
+		e->ts_ns = 1700000000000000000ull + (uint64_t)i * 1000;
+		e->kind = FR_EV_CREATE;
+		char p[64];
+		snprintf(p, sizeof(p), "/srv/tree/d%03zu/file-%05zu.txt", i / 100, i);
+		e->path = gen_strdup(g, p);
+	}
+}
+
 /* g's events as one segment written with opts (NULL: defaults); NULL when
  * an add or the finish fails. The caller frees it. */
 static inline void *gen_encode_opts(const struct gen *g, const struct fl_writer_opts *opts, size_t *len)
@@ -621,6 +701,66 @@ out:
 static inline void *gen_encode(const struct gen *g, size_t *len)
 {
 	return gen_encode_opts(g, NULL, len);
+}
+
+/* Whether kind is one of the change lane's (FL_CHANGE_KINDS). */
+static inline bool gen_is_change(uint32_t kind)
+{
+	return kind < 64 && ((FL_CHANGE_KINDS >> kind) & 1);
+}
+
+/* For gen_check_decode with a subset of the column groups: 0 when `got`
+ * holds what `want` has in the fields the test is about (and nothing in
+ * them when their group cols leaves out), else a number for the message. */
+typedef int (*gen_cols_cmp)(const struct fr_event *want, const struct fr_event *got, uint32_t cols);
+
+/* Decode buf with columns cols and read flags rflags and compare with g's
+ * events (only the change kinds with FL_COL_CHANGES): every field when
+ * cols is FL_COL_ALL, else kind, ts, pid and what cmp checks. 0 when
+ * equal; else 1 and why says where. */
+static inline int gen_check_decode(const void *buf, size_t len, const struct gen *g, uint32_t cols, uint32_t rflags,
+				   gen_cols_cmp cmp, char *why, size_t whylen)
+{
+	struct fl_segment *s;
+	struct fl_error err;
+	struct fl_read_opts o = {.columns = cols, .flags = rflags};
+	if (fl_segment_open_ex(buf, len, &o, &s, &err)) {
+		char eb[200];
+		return snprintf(why, whylen, "open: %s", fl_error_format(&err, eb, sizeof(eb))), 1;
+	}
+	bool changes = cols & FL_COL_CHANGES;
+	struct fr_event ev;
+	size_t i = 0;
+	int r, bad = 0;
+	while (!bad && (r = fl_segment_next(s, &ev)) == 1) {
+		while (changes && i < g->n && !gen_is_change(g->ev[i].kind))
+			i++;
+		if (i >= g->n) {
+			bad = (snprintf(why, whylen, "more events than written"), 1);
+			break;
+		}
+		const struct fr_event *e = &g->ev[i];
+		int f = 0;
+		if (cols == FL_COL_ALL)
+			f = fr_event_compare(e, &ev);
+		else if (ev.kind != e->kind || ev.ts_ns != e->ts_ns || ev.pid != e->pid)
+			f = -1;
+		else
+			f = cmp(e, &ev, cols);
+		if (f)
+			bad = (snprintf(why, whylen, "event %zu (kind %u, pid %u) differs (%d)", i, e->kind, e->pid, f), 1);
+		i++;
+	}
+	if (!bad && r != 0) {
+		char eb[200];
+		bad = (snprintf(why, whylen, "next %d: %s", r, fl_error_format(fl_segment_error(s), eb, sizeof(eb))), 1);
+	}
+	while (!bad && changes && i < g->n && !gen_is_change(g->ev[i].kind))
+		i++;
+	if (!bad && i != g->n)
+		bad = (snprintf(why, whylen, "decoded %zu of %zu", i, g->n), 1);
+	fl_segment_free(s);
+	return bad;
 }
 
 /* Open and decode every event of buf: 0 when all decoded, else the error

@@ -11,6 +11,7 @@
 
 #include "flightlog/flightlog.h"
 #include "fl_testgen.h"
+#include "fl_testseg.h"
 #include "tap.h"
 
 /* Encode g's events (with writer options o), decode, compare. Returns 0
@@ -353,16 +354,7 @@ static void test_bloom_size(void)
 	if (!buf)
 		return;
 	/* the summary's raw size from the block table (FORMAT.md 2.2) */
-	uint64_t summary_raw = 0, table;
-	uint32_t nblocks;
-	memcpy(&nblocks, buf + 88, 4);
-	memcpy(&table, buf + 96, 8);
-	for (uint32_t i = 0; i < nblocks; i++) {
-		uint32_t type;
-		memcpy(&type, buf + table + 40 * i, 4);
-		if (type == 1)
-			memcpy(&summary_raw, buf + table + 40 * i + 24, 8);
-	}
+	uint64_t summary_raw = seg_raw_size(buf, 1);
 	ok(summary_raw > NPATHS * 6 / 8 && summary_raw < NPATHS * 12 / 8 + 512,
 	   "summary of %d paths: %llu bytes, 6 to 12 filter bits per path", NPATHS, (unsigned long long)summary_raw);
 	struct fl_segment *s;
@@ -384,22 +376,6 @@ static void test_bloom_size(void)
 	gen_free(&g);
 }
 
-/* The raw size of the summary block (type 1) from the block table. */
-static uint64_t summary_raw_size(const uint8_t *buf)
-{
-	uint64_t raw = 0, table;
-	uint32_t nblocks;
-	memcpy(&nblocks, buf + 88, 4);
-	memcpy(&table, buf + 96, 8);
-	for (uint32_t i = 0; i < nblocks; i++) {
-		uint32_t type;
-		memcpy(&type, buf + table + 40 * i, 4);
-		if (type == 1)
-			memcpy(&raw, buf + table + 40 * i + 24, 8);
-	}
-	return raw;
-}
-
 /* A tree walk (sorted paths sharing most of their bytes) compresses to
  * less than its filter would take: the writer stores the one-byte filter
  * that matches every path instead (FORMAT.md 3, summary item 5). Readers
@@ -409,25 +385,17 @@ static void test_bloom_match_all(void)
 {
 	struct gen g = {.rng = 6};
 	enum { NPATHS = 20000 };
-	for (int i = 0; i < NPATHS; i++) {
-		struct fr_event *e = gen_push(&g);
-		gen_ctx(e, 4000, 3999, "tar", "/usr/bin/tar", 1700000000000000000ull);
-		e->ts_ns = 1700000000000000000ull + (uint64_t)i * 1000;
-		e->kind = FR_EV_CREATE;
-		char p[96];
-		snprintf(p, sizeof(p), "/srv/tree/d%03d/file-%05d.txt", i / 100, i);
-		e->path = gen_strdup(&g, p);
-	}
+	gen_tree_walk(&g, NPATHS);
 	size_t len, rlen;
 	uint8_t *buf = gen_encode(&g, &len);
 	uint8_t *raw = gen_encode_opts(&g, &(struct fl_writer_opts){.flags = FL_WRITER_RAW}, &rlen);
 	ok(buf && raw, "tree walk of %d paths encodes (%zu bytes; raw blocks %zu)", NPATHS, len, rlen);
 	if (!buf || !raw)
 		goto out;
-	uint64_t sr = summary_raw_size(buf);
+	uint64_t sr = seg_raw_size(buf, 1);
 	ok(sr < 300, "tree walk: summary of %llu bytes (no 16 KiB filter)", (unsigned long long)sr);
-	ok(summary_raw_size(raw) > NPATHS * 6 / 8, "raw blocks: the real filter (%llu bytes)",
-	   (unsigned long long)summary_raw_size(raw));
+	ok(seg_raw_size(raw, 1) > NPATHS * 6 / 8, "raw blocks: the real filter (%llu bytes)",
+	   (unsigned long long)seg_raw_size(raw, 1));
 	struct fl_segment *s;
 	struct fl_read_opts o = {.columns = FL_COL_NONE};
 	ok(!fl_segment_open_ex(buf, len, &o, &s, NULL), "summary-only open");
@@ -538,68 +506,6 @@ static void test_pack_blocks(void)
 	free(ub);
 }
 
-/* Decode g's segment and check the paths dictionary against want[0..nw):
- * the entries in first-seen order, laid out one after the other, each
- * followed by a NUL (what path_ref_of and the path scan rely on). */
-static int check_paths_dict(const void *buf, size_t len, const char *const *want, size_t nw, bool front,
-			    char *why, size_t wl)
-{
-	struct fl_segment *s;
-	struct fl_error err;
-	if (fl_segment_open(buf, len, &s, &err))
-		return snprintf(why, wl, "open: %s", err.msg), 1;
-	int bad = 0;
-	if (!(fl_segment_info(s)->incompat_flags & 0x80) != !front)
-		bad = (snprintf(why, wl, "FRONT_CODED flag %s", front ? "missing" : "set"), 1);
-	size_t n;
-	const uint32_t *lens;
-	const char *const *d = fl_segment_dict(s, FL_DICT_PATHS, &lens, &n);
-	if (!bad && n != nw)
-		bad = (snprintf(why, wl, "%zu entries, want %zu", n, nw), 1);
-	for (size_t i = 0; i < n && !bad; i++) {
-		if (lens[i] != strlen(want[i]) || memcmp(d[i], want[i], lens[i]) || d[i][lens[i]])
-			bad = (snprintf(why, wl, "entry %zu differs", i), 1);
-		else if (i + 1 < n && d[i + 1] != d[i] + lens[i] + 1)
-			bad = (snprintf(why, wl, "entry %zu not right after entry %zu", i + 1, i), 1);
-	}
-	for (size_t i = 0; i < nw && !bad; i++)
-		if (fl_segment_path_entry(s, want[i]) != d[i])
-			bad = (snprintf(why, wl, "fl_segment_path_entry of entry %zu", i), 1);
-	/* the path scan maps entry pointers back to references */
-	if (!bad && nw) {
-		struct fl_path_hit *hits = NULL;
-		size_t nh = 0;
-		const char *e = d[nw - 1];
-		if (fl_segment_find_paths(s, &e, 1, &hits, &nh) || !nh || strcmp(hits[0].path, want[nw - 1]))
-			bad = (snprintf(why, wl, "find_paths of the last entry: %zu hits", nh), 1);
-		free(hits);
-	}
-	fl_segment_free(s);
-	return bad;
-}
-
-/* Events opening paths[0..n) in turn; *distinct gets them in first-seen
- * order without repeats. */
-static size_t push_opens(struct gen *g, const char *const *paths, size_t n, const char **distinct)
-{
-	size_t nd = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct fr_event *e = gen_push(g);
-		e->kind = FR_EV_OPEN;
-		e->pid = 7;
-		e->ts_ns = 1000000 * (i + 1);
-		e->path = paths[i];
-		if (!paths[i])
-			continue;
-		size_t k = 0;
-		while (k < nd && strcmp(distinct[k], paths[i]))
-			k++;
-		if (k == nd)
-			distinct[nd++] = paths[i];
-	}
-	return nd;
-}
-
 /* g's events as one segment written with writer flags `flags`. */
 static void *encode_flags(const struct gen *g, uint32_t flags, size_t *len)
 {
@@ -621,6 +527,13 @@ static double shared_share(const char *const *e, size_t n)
 		total += strlen(e[i]) + 1;
 	}
 	return total ? (double)shared / (double)total : 0;
+}
+
+/* gen_check_paths_dict for the FRONT_CODED flag. */
+static int check_paths_dict(const void *buf, size_t len, const char *const *want, size_t nw, bool front, char *why,
+			    size_t wl)
+{
+	return gen_check_paths_dict(buf, len, want, nw, 0x80, front, "FRONT_CODED", why, wl);
 }
 
 /* The paths dictionary is front coded (FORMAT.md 4.1, FRONT_CODED): shared
@@ -649,7 +562,7 @@ static void test_front_coding(void)
 	size_t np = sizeof(paths) / sizeof(paths[0]);
 	const char *want[sizeof(paths) / sizeof(paths[0])];
 	struct gen g = {.rng = 11};
-	size_t nw = push_opens(&g, paths, np, want);
+	size_t nw = gen_push_opens(&g, paths, np, want);
 	struct fl_writer_opts always = {.flags = FL_WRITER_FRONT_ALWAYS};
 	ok(!round_trip_opts(&g, always, NULL, why, sizeof(why)),
 	   "front coding: prefixes of each other, shared prefixes at and over the 255-byte cap %s", why);
@@ -671,7 +584,7 @@ static void test_front_coding(void)
 	/* one entry; none (no paths block at all) */
 	g = (struct gen){.rng = 12};
 	const char *one[] = {"/only", "/only"};
-	nw = push_opens(&g, one, 2, want);
+	nw = gen_push_opens(&g, one, 2, want);
 	buf = encode_flags(&g, FL_WRITER_FRONT_ALWAYS, &len);
 	ok(!round_trip_opts(&g, always, NULL, why, sizeof(why)) && buf &&
 		   !check_paths_dict(buf, len, want, nw, true, why, sizeof(why)),
@@ -680,7 +593,7 @@ static void test_front_coding(void)
 	gen_free(&g);
 	g = (struct gen){.rng = 13};
 	const char *none[] = {NULL, NULL};
-	push_opens(&g, none, 2, want);
+	gen_push_opens(&g, none, 2, want);
 	buf = encode_flags(&g, FL_WRITER_FRONT_ALWAYS, &len);
 	ok(!round_trip_opts(&g, always, NULL, why, sizeof(why)) && buf &&
 		   !check_paths_dict(buf, len, want, 0, false, why, sizeof(why)),
@@ -704,7 +617,7 @@ static void test_front_coding(void)
 				tree[nt++] = gen_strdup(&g, p);
 				sum += strlen(p) + 1;
 			}
-	nw = push_opens(&g, tree, nt, twant);
+	nw = gen_push_opens(&g, tree, nt, twant);
 	buf = gen_encode(&g, &len);
 	uint64_t praw = 0;
 	struct fl_segment *s;

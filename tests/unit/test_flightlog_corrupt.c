@@ -11,6 +11,7 @@
 #include "flightlog/fl_internal.h"
 #include "flightlog/flightlog.h"
 #include "fl_testgen.h"
+#include "fl_testseg.h"
 #include "tap.h"
 
 static void *make_segment_opts(uint64_t seed, size_t n, size_t *len, uint32_t flags)
@@ -37,12 +38,6 @@ static void *make_segment(uint64_t seed, size_t n, size_t *len)
 	return make_segment_opts(seed, n, len, 0);
 }
 
-
-static void fix_header_crc(uint8_t *b)
-{
-	memset(b + 124, 0, 4);
-	fl_le32_put(b + 124, fl_crc32c(0, b, 128));
-}
 
 /* Flip a byte at the start, middle and end of every block of a segment
  * written with writer flags `flags`: each must be "bad checksum" at the
@@ -178,39 +173,39 @@ static void test_structural(void)
 
 	memcpy(b, seg, len);
 	fl_le32_put(b + 8, 2);
-	fix_header_crc(b);
+	seg_fix_header_crc(b);
 	r = gen_decode_all(b, len, &e);
 	ok(r == -EOPNOTSUPP && strstr(e.msg, "version"), "future version refused: %s", e.msg);
 
 	memcpy(b, seg, len);
 	fl_le32_put(b + 20, fl_le32_get(seg + 20) | 0x80000000u); /* not a defined bit */
-	fix_header_crc(b);
+	seg_fix_header_crc(b);
 	ok(gen_decode_all(b, len, &e) == -EOPNOTSUPP, "unknown incompatible flag refused");
 
 
 	memcpy(b, seg, len);
 	fl_le32_put(b + 16, 0x80000000u);
-	fix_header_crc(b);
+	seg_fix_header_crc(b);
 	ok(gen_decode_all(b, len, &e) == 0, "unknown compatible flag ignored");
 
 	memcpy(b, seg, len);
 	fl_le64_put(b + 64, fl_le64_get(seg + 64) + 1);
-	fix_header_crc(b);
+	seg_fix_header_crc(b);
 	ok(gen_decode_all(b, len, &e) == -EBADMSG, "event count edited: %s", e.msg);
 
 	memcpy(b, seg, len);
 	fl_le64_put(b + 64, UINT64_MAX);
-	fix_header_crc(b);
+	seg_fix_header_crc(b);
 	ok(gen_decode_all(b, len, &e) == -EBADMSG, "huge event count: %s", e.msg);
 
 	memcpy(b, seg, len);
 	fl_le32_put(b + 88, 100000);
-	fix_header_crc(b);
+	seg_fix_header_crc(b);
 	ok(gen_decode_all(b, len, &e) == -EBADMSG, "huge block count: %s", e.msg);
 
 	memcpy(b, seg, len);
 	fl_le32_put(b + 12, 100000);
-	fix_header_crc(b);
+	seg_fix_header_crc(b);
 	ok(gen_decode_all(b, len, &e) == -EBADMSG, "huge header size: %s", e.msg);
 
 	/* a block descriptor claiming a huge raw size, table CRC fixed */
@@ -218,14 +213,14 @@ static void test_structural(void)
 	uint32_t nb = fl_le32_get(b + 88);
 	fl_le64_put(b + 128 + 40 * 5 + 24, 1ull << 40);
 	fl_le32_put(b + 112, fl_crc32c(0, b + 128, nb * 40));
-	fix_header_crc(b);
+	seg_fix_header_crc(b);
 	r = gen_decode_all(b, len, &e);
 	ok(r == -EFBIG || r == -EBADMSG, "huge declared raw size refused: %s", e.msg);
 
 	memcpy(b, seg, len);
 	fl_le64_put(b + 128 + 40 * 5 + 8, len - 2);
 	fl_le32_put(b + 112, fl_crc32c(0, b + 128, nb * 40));
-	fix_header_crc(b);
+	seg_fix_header_crc(b);
 	ok(gen_decode_all(b, len, &e) == -EBADMSG, "block outside the file: %s", e.msg);
 
 	/* trailing garbage */
@@ -255,7 +250,7 @@ static void test_bad_ts_unit(void)
 		fl_le32_put(d + 32, fl_crc32c(0, b + off, sz));
 	}
 	fl_le32_put(b + 112, fl_crc32c(0, b + 128, nb * 40));
-	fix_header_crc(b);
+	seg_fix_header_crc(b);
 	struct fl_error e;
 	int r = gen_decode_all(b, len, &e);
 	ok(found && r == -EBADMSG && !strcmp(e.block, "ts") && strstr(e.msg, "unit"),
@@ -324,7 +319,7 @@ static void mutated_streams(uint32_t flags, const char *what)
 		b[off + gen_below(&g, sz)] = (uint8_t)gen_rand(&g);
 		fl_le32_put(d + 32, fl_crc32c(0, b + off, sz));
 		fl_le32_put(b + 112, fl_crc32c(0, b + 128, nb * 40));
-		fix_header_crc(b);
+		seg_fix_header_crc(b);
 		struct fl_error e;
 		int r = gen_decode_all(b, len, &e);
 		total++;
@@ -410,7 +405,7 @@ static void fix_all_crcs(uint8_t *b)
 		fl_le32_put(d + 32, fl_crc32c(0, b + fl_le64_get(d + 8), fl_le64_get(d + 16)));
 	}
 	fl_le32_put(b + 112, fl_crc32c(0, b + 128, nb * 40));
-	fix_header_crc(b);
+	seg_fix_header_crc(b);
 }
 
 /* The member of type t, or -1. */
@@ -438,7 +433,7 @@ static void test_pack_structure(void)
 	memcpy(b, seg, len);
 	ok(fl_le32_get(seg + 20) & 0x10, "the writer sets PACKED (0x10) when it writes a pack");
 	fl_le32_put(b + 20, fl_le32_get(seg + 20) & ~0x10u);
-	fix_header_crc(b);
+	seg_fix_header_crc(b);
 	ok(gen_decode_all(b, len, &e) == -EBADMSG, "pack without the PACKED flag: its members are missing: %s", e.msg);
 	size_t last = P.n - 1;
 	int paths = member_of(&P, 18), ts = member_of(&P, 33);
@@ -601,46 +596,6 @@ static void test_mutated_streams(void)
 
 /* ---- front-coded paths dictionary (FORMAT.md 4.1) ---- */
 
-/* seg (unpacked) with its paths block (type 18) replaced by raw[0..rlen),
- * stored raw, with `items` entries; every CRC and the file size fixed. */
-static uint8_t *with_paths_block(const uint8_t *seg, const uint8_t *raw, size_t rlen, uint32_t items,
-				 size_t *out_len)
-{
-	uint32_t nb = fl_le32_get(seg + 88);
-	uint64_t toff = fl_le64_get(seg + 96);
-	size_t total = toff + nb * 40;
-	for (uint32_t i = 0; i < nb; i++) {
-		const uint8_t *d = seg + toff + 40 * i;
-		total += fl_le32_get(d) == 18 ? rlen : fl_le64_get(d + 16);
-	}
-	uint8_t *o = malloc(total);
-	memcpy(o, seg, toff);
-	size_t at = toff + nb * 40;
-	for (uint32_t i = 0; i < nb; i++) {
-		uint8_t *d = o + toff + 40 * i;
-		memcpy(d, seg + toff + 40 * i, 40);
-		const uint8_t *src = seg + fl_le64_get(d + 8);
-		size_t n = fl_le64_get(d + 16);
-		if (fl_le32_get(d) == 18) {
-			src = raw;
-			n = rlen;
-			fl_le32_put(d + 4, 0); /* raw codec */
-			fl_le64_put(d + 24, rlen);
-			fl_le32_put(d + 32, fl_crc32c(0, raw, rlen));
-			fl_le32_put(d + 36, items);
-		}
-		fl_le64_put(d + 8, at);
-		fl_le64_put(d + 16, n);
-		memcpy(o + at, src, n);
-		at += n;
-	}
-	fl_le64_put(o + 104, total);
-	fl_le32_put(o + 112, fl_crc32c(0, o + toff, nb * 40));
-	fix_header_crc(o);
-	*out_len = total;
-	return o;
-}
-
 static void put_varint(struct fl_bytes *b, uint64_t v)
 {
 	if (fl_put_varint(b, v))
@@ -682,19 +637,13 @@ static void test_front_coded_paths(void)
 		fl_bytes_put(&sfx, d[i] + p[i], sl[i] + 1);
 	}
 	fc_block(&blk, p, sl, n, sfx.p, sfx.len);
-	const uint8_t *wb = NULL;
-	uint64_t wlen = 0;
-	for (uint32_t i = 0; i < fl_le32_get(seg + 88); i++)
-		if (fl_le32_get(seg + 128 + 40 * i) == 18) {
-			wb = seg + fl_le64_get(seg + 128 + 40 * i + 8);
-			wlen = fl_le64_get(seg + 128 + 40 * i + 16);
-		}
+	size_t wlen = 0;
+	const uint8_t *wb = seg_block(seg, 18, &wlen, NULL);
 	ok(n > 10 && wb && wlen == blk.len && !memcmp(wb, blk.p, blk.len),
-	   "front coded: the writer's paths block (%zu entries, %llu bytes) is the FORMAT.md 4.1 layout", n,
-	   (unsigned long long)wlen);
+	   "front coded: the writer's paths block (%zu entries, %zu bytes) is the FORMAT.md 4.1 layout", n, wlen);
 
 	size_t blen;
-	uint8_t *b = with_paths_block(seg, blk.p, blk.len, (uint32_t)n, &blen);
+	uint8_t *b = seg_with_block(seg, 18, blk.p, blk.len, (uint32_t)n, &blen);
 	ok(gen_decode_all(b, blen, &e) == 0, "front coded: a rebuilt segment with the spec's block decodes");
 	free(b);
 
@@ -754,7 +703,7 @@ static void test_front_coded_paths(void)
 			fl_bytes_put(&blk, x, xl);
 			memset(blk.p + blk.len - xl, 0x80, xl);
 		}
-		b = with_paths_block(seg, blk.p, blk.len, (uint32_t)items, &blen);
+		b = seg_with_block(seg, 18, blk.p, blk.len, (uint32_t)items, &blen);
 		int r = gen_decode_all(b, blen, &e);
 		if (r != cases[c].code || !strstr(e.msg, cases[c].want) || strcmp(e.block, "paths")) {
 			all = 0;
@@ -781,7 +730,7 @@ static void test_front_coded_paths(void)
 		for (size_t i = 1; i < m; i++)
 			qp[i] = l0;
 		fc_block(&blk, qp, qs, m, q, l0 + m);
-		b = with_paths_block(seg, blk.p, blk.len, (uint32_t)m, &blen);
+		b = seg_with_block(seg, 18, blk.p, blk.len, (uint32_t)m, &blen);
 		int r = gen_decode_all(b, blen, &e);
 		ok(r == -EBADMSG && strstr(e.msg, "over 255"), "front coded: a block repeating a 100 kB entry is refused: %s",
 		   e.msg);
@@ -807,7 +756,7 @@ static void test_front_coded_paths(void)
 		big.p[big.len] = '/';
 		memset(big.p + big.len + 255, 0, m);
 		big.len += 255 + m;
-		b = with_paths_block(seg, big.p, big.len, (uint32_t)m, &blen);
+		b = seg_with_block(seg, 18, big.p, big.len, (uint32_t)m, &blen);
 		int r = gen_decode_all(b, blen, &e);
 		ok(r == -EFBIG && strstr(e.msg, "rebuilt dictionary over"),
 		   "front coded: a %zu-byte block rebuilding to %llu bytes is refused before allocating: %s", big.len,

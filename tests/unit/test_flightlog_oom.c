@@ -205,15 +205,7 @@ int main(void)
 	 * predicted (every one is new), so the finish copies the path stream
 	 * into the coding without SUCC_PATHS (FORMAT.md 5.4.2) */
 	struct gen tree = {.rng = 7};
-	for (int i = 0; i < 3000; i++) {
-		struct fr_event *e = gen_push(&tree);
-		gen_ctx(e, 4000, 3999, "tar", "/usr/bin/tar", 1700000000000000000ull);
-		e->ts_ns = 1700000000000000000ull + (uint64_t)i * 1000;
-		e->kind = FR_EV_CREATE;
-		char p[64];
-		snprintf(p, sizeof(p), "/srv/tree/d%02d/file-%05d.txt", i / 100, i);
-		e->path = gen_strdup(&tree, p);
-	}
+	gen_tree_walk(&tree, 3000);
 	finish_trials(&tree, " (tree walk, match-all filter)");
 	gen_free(&tree);
 

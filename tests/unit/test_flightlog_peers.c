@@ -17,12 +17,8 @@
 #include "flightlog/fl_internal.h"
 #include "flightlog/flightlog.h"
 #include "fl_testgen.h"
+#include "fl_testseg.h"
 #include "tap.h"
-
-static bool is_change(uint32_t kind)
-{
-	return kind < 64 && ((FL_CHANGE_KINDS >> kind) & 1);
-}
 
 static void *encode_opts(const struct gen *g, uint32_t flags, int level, size_t *len)
 {
@@ -30,53 +26,17 @@ static void *encode_opts(const struct gen *g, uint32_t flags, int level, size_t 
 	return gen_encode_opts(g, &o, len);
 }
 
-/* Decode buf (columns cols) and compare with g: every field when cols is
- * FL_COL_ALL, else kind, ts, pid and (with FL_COL_DETAIL) the ports, which
- * must be 0 without it. 0 when equal. */
+/* gen_check_decode's check of the ports: equal with FL_COL_DETAIL, else 0. */
+static int ports_cmp(const struct fr_event *e, const struct fr_event *ev, uint32_t cols)
+{
+	bool detail = (cols & FL_COL_DETAIL) || !(cols & 0x1f);
+	return detail ? ev->port != e->port || ev->rport != e->rport : ev->port || ev->rport;
+}
+
 static int check_decode(const void *buf, size_t len, const struct gen *g, uint32_t cols, uint32_t rflags,
 			char *why, size_t whylen)
 {
-	struct fl_segment *s;
-	struct fl_error err;
-	struct fl_read_opts o = {.columns = cols, .flags = rflags};
-	if (fl_segment_open_ex(buf, len, &o, &s, &err)) {
-		char eb[200];
-		return snprintf(why, whylen, "open: %s", fl_error_format(&err, eb, sizeof(eb))), 1;
-	}
-	bool changes = cols & FL_COL_CHANGES, detail = (cols & FL_COL_DETAIL) || !(cols & 0x1f);
-	struct fr_event ev;
-	size_t i = 0;
-	int r, bad = 0;
-	while (!bad && (r = fl_segment_next(s, &ev)) == 1) {
-		while (changes && i < g->n && !is_change(g->ev[i].kind))
-			i++;
-		if (i >= g->n) {
-			bad = (snprintf(why, whylen, "more events than written"), 1);
-			break;
-		}
-		const struct fr_event *e = &g->ev[i];
-		int f = 0;
-		if (cols == FL_COL_ALL)
-			f = fr_event_compare(e, &ev);
-		else if (ev.kind != e->kind || ev.ts_ns != e->ts_ns || ev.pid != e->pid)
-			f = -1;
-		else if (detail ? ev.port != e->port || ev.rport != e->rport : ev.port || ev.rport)
-			f = -2;
-		if (f)
-			bad = (snprintf(why, whylen, "event %zu (kind %u) field %d differs: port %u/%u rport %u/%u", i,
-					e->kind, f, ev.port, e->port, ev.rport, e->rport), 1);
-		i++;
-	}
-	if (!bad && r != 0) {
-		char eb[200];
-		bad = (snprintf(why, whylen, "next %d: %s", r, fl_error_format(fl_segment_error(s), eb, sizeof(eb))), 1);
-	}
-	while (!bad && changes && i < g->n && !is_change(g->ev[i].kind))
-		i++;
-	if (!bad && i != g->n)
-		bad = (snprintf(why, whylen, "decoded %zu of %zu", i, g->n), 1);
-	fl_segment_free(s);
-	return bad;
+	return gen_check_decode(buf, len, g, cols, rflags, ports_cmp, why, whylen);
 }
 
 static uint32_t incompat_of(const void *buf)
@@ -220,23 +180,6 @@ static void test_columns(void)
 	gen_free(&g);
 }
 
-/* The content of block `type` in a raw, unpacked segment. */
-static const uint8_t *raw_block(const uint8_t *b, uint32_t type, size_t *n, size_t *entry)
-{
-	uint32_t nb = fl_le32_get(b + 88);
-	for (uint32_t i = 0; i < nb; i++) {
-		const uint8_t *d = b + 128 + i * 40;
-		if (fl_le32_get(d) == type) {
-			*n = (size_t)fl_le64_get(d + 16);
-			if (entry)
-				*entry = 128 + i * 40;
-			return b + fl_le64_get(d + 8);
-		}
-	}
-	*n = 0;
-	return NULL;
-}
-
 static void conn(struct gen *g, uint32_t kind, uint32_t port)
 {
 	struct fr_event *e = gen_push(g);
@@ -276,23 +219,14 @@ static void test_exact_bytes(void)
 	 * delta, zz32(8080) = 16160 = a0 7e), in event order */
 	static const uint8_t want_port[] = {0x94, 0xf1, 0x04, 0xa0, 0x7e, 0x00, 0x24, 0x24, 0x17};
 	static const uint8_t want_rport[] = {0xa0, 0x7e, 0x00, 0x20, 0x01, 0x00};
-	const uint8_t *p = b ? raw_block(b, 64 + 19, &n, NULL) : NULL;
+	const uint8_t *p = b ? seg_block(b, 64 + 19, &n, NULL) : NULL;
 	ok(p && n == sizeof(want_port) && !memcmp(p, want_port, n), "port stream bytes as FORMAT.md 5.4.1 says");
-	p = b ? raw_block(b, 64 + 20, &n, NULL) : NULL;
+	p = b ? seg_block(b, 64 + 20, &n, NULL) : NULL;
 	ok(p && n == sizeof(want_rport) && !memcmp(p, want_rport, n), "rport stream bytes as FORMAT.md 5.4.1 says");
 	char why[256] = "";
 	ok(b && !check_decode(b, len, &g, FL_COL_ALL, 0, why, sizeof(why)), "and they decode %s", why);
 	free(b);
 	gen_free(&g);
-}
-
-static void fix_crcs(uint8_t *b, size_t entry)
-{
-	const uint8_t *d = b + entry;
-	fl_le32_put(b + entry + 32, fl_crc32c(0, b + fl_le64_get(d + 8), (size_t)fl_le64_get(d + 16)));
-	fl_le32_put(b + 112, fl_crc32c(0, b + 128, fl_le32_get(b + 88) * 40));
-	memset(b + 124, 0, 4);
-	fl_le32_put(b + 124, fl_crc32c(0, b, 128));
 }
 
 
@@ -304,7 +238,7 @@ static void test_corrupt_index(void)
 	size_t len = 0, n = 0, entry = 0;
 	uint8_t *seg = encode_opts(&g, FL_WRITER_RAW | FL_WRITER_NO_PACK, 0, &len);
 	uint8_t *b = malloc(len);
-	const uint8_t *rp = seg ? raw_block(seg, 64 + 20, &n, &entry) : NULL;
+	const uint8_t *rp = seg ? seg_block(seg, 64 + 20, &n, &entry) : NULL;
 	size_t at = rp ? (size_t)(rp - seg) : 0;
 	/* rport byte 2 is event 1's index 0 (table [40002]); byte 4 is event
 	 * 6's index 1 (table [40030 40020]) */
@@ -321,7 +255,7 @@ static void test_corrupt_index(void)
 		if (rp && n == 6) {
 			memcpy(b, seg, len);
 			b[at + cases[i].byte] = cases[i].v;
-			fix_crcs(b, entry);
+			seg_fix_crcs(b, entry);
 			r = gen_decode_all(b, len, &e);
 		}
 		ok(r == -EBADMSG && strstr(e.msg, "peer port index out of range") && strstr(e.msg, want) &&
@@ -333,7 +267,7 @@ static void test_corrupt_index(void)
 	if (rp && n == 6) {
 		memcpy(b, seg, len);
 		fl_le32_put(b + 20, fl_le32_get(seg + 20) & ~0x40u);
-		fix_crcs(b, entry);
+		seg_fix_crcs(b, entry);
 		struct fl_error e;
 		int r = gen_decode_all(b, len, &e);
 		ok(r == 0, "the same segment with the flag cleared decodes (as plain deltas): %d %s", r, e.msg);

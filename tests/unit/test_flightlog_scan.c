@@ -13,6 +13,7 @@
 
 #include "flightlog/flightlog.h"
 #include "fl_testgen.h"
+#include "fl_testseg.h"
 #include "tap.h"
 
 /* fl_segment_find_paths for the given paths under cols equals a decode
@@ -314,11 +315,8 @@ static void test_no_summary(void)
 /* Whether block `type` is in the table of buf (FORMAT.md 2.2). */
 static bool has_block(const uint8_t *buf, uint32_t type)
 {
-	uint32_t nb = (uint32_t)buf[88] | (uint32_t)buf[89] << 8;
-	for (uint32_t i = 0; i < nb; i++)
-		if (buf[128 + 40 * i] == type && !buf[128 + 40 * i + 1])
-			return true;
-	return false;
+	size_t n;
+	return seg_block(buf, type, &n, NULL) != NULL;
 }
 
 /* A segment whose events have no session has no sessions block (its 40
@@ -344,9 +342,7 @@ static void test_no_sessions(void)
 	s = NULL;
 	if (buf) {
 		buf[16] &= (uint8_t)~1u;
-		memset(buf + 124, 0, 4);
-		uint32_t c = fl_crc32c(0, buf, 128);
-		memcpy(buf + 124, &c, 4);
+		seg_fix_header_crc(buf);
 	}
 	ns = 1;
 	ok(buf && !fl_segment_open_ex(buf, len, &sum, &s, NULL) && !fl_segment_sessions(s, &ns) && ns == 0,

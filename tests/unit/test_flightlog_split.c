@@ -18,6 +18,7 @@
 #include "flightlog/fl_internal.h"
 #include "flightlog/flightlog.h"
 #include "fl_testgen.h"
+#include "fl_testseg.h"
 #include "query/query.h"
 #include "tap.h"
 
@@ -145,114 +146,6 @@ static const uint8_t *block_desc(const uint8_t *seg, uint32_t type)
 	return NULL;
 }
 
-static void fix_header_crc(uint8_t *b)
-{
-	memset(b + 124, 0, 4);
-	fl_le32_put(b + 124, fl_crc32c(0, b, 128));
-}
-
-/* seg (unpacked) with its paths block (type 18) replaced by raw[0..rlen),
- * stored raw, with `items` entries; every CRC and the file size fixed. */
-static uint8_t *with_paths_block(const uint8_t *seg, const uint8_t *raw, size_t rlen, uint32_t items,
-				 size_t *out_len)
-{
-	uint32_t nb = fl_le32_get(seg + 88);
-	uint64_t toff = fl_le64_get(seg + 96);
-	size_t total = toff + nb * 40;
-	for (uint32_t i = 0; i < nb; i++) {
-		const uint8_t *d = seg + toff + 40 * i;
-		total += fl_le32_get(d) == 18 ? rlen : fl_le64_get(d + 16);
-	}
-	uint8_t *o = malloc(total);
-	memcpy(o, seg, toff);
-	size_t at = toff + nb * 40;
-	for (uint32_t i = 0; i < nb; i++) {
-		uint8_t *d = o + toff + 40 * i;
-		memcpy(d, seg + toff + 40 * i, 40);
-		const uint8_t *src = seg + fl_le64_get(d + 8);
-		size_t n = fl_le64_get(d + 16);
-		if (fl_le32_get(d) == 18) {
-			src = raw;
-			n = rlen;
-			fl_le32_put(d + 4, 0); /* raw codec */
-			fl_le64_put(d + 24, rlen);
-			fl_le32_put(d + 32, fl_crc32c(0, raw, rlen));
-			fl_le32_put(d + 36, items);
-		}
-		fl_le64_put(d + 8, at);
-		fl_le64_put(d + 16, n);
-		memcpy(o + at, src, n);
-		at += n;
-	}
-	fl_le64_put(o + 104, total);
-	fl_le32_put(o + 112, fl_crc32c(0, o + toff, nb * 40));
-	fix_header_crc(o);
-	*out_len = total;
-	return o;
-}
-
-/* Events opening paths[0..n) in turn (NULL: an event without a path);
- * *distinct gets them in first-seen order without repeats. */
-static size_t push_opens(struct gen *g, const char *const *paths, size_t n, const char **distinct)
-{
-	size_t nd = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct fr_event *e = gen_push(g);
-		e->kind = FR_EV_OPEN;
-		e->pid = 7;
-		e->ts_ns = 1000000 * (i + 1);
-		e->path = paths[i];
-		if (!paths[i])
-			continue;
-		size_t k = 0;
-		while (k < nd && strcmp(distinct[k], paths[i]))
-			k++;
-		if (k == nd)
-			distinct[nd++] = paths[i];
-	}
-	return nd;
-}
-
-/* Decode buf and check the paths dictionary against want[0..nw): the
- * flag, the entries in order, contiguous, each followed by a NUL (what
- * path_ref_of and the path scan rely on), found by fl_segment_path_entry
- * and by the path scan. 0 when all hold. */
-static int check_paths_dict(const void *buf, size_t len, const char *const *want, size_t nw, bool split, char *why,
-			    size_t wl)
-{
-	struct fl_segment *s;
-	struct fl_error err;
-	if (fl_segment_open(buf, len, &s, &err))
-		return snprintf(why, wl, "open: %s", err.msg), 1;
-	int bad = 0;
-	if (!(fl_segment_info(s)->incompat_flags & SPLIT_FLAG) != !split)
-		bad = (snprintf(why, wl, "PATHS_SPLIT flag %s", split ? "missing" : "set"), 1);
-	size_t n;
-	const uint32_t *lens;
-	const char *const *d = fl_segment_dict(s, FL_DICT_PATHS, &lens, &n);
-	if (!bad && n != nw)
-		bad = (snprintf(why, wl, "%zu entries, want %zu", n, nw), 1);
-	for (size_t i = 0; i < n && !bad; i++) {
-		if (lens[i] != strlen(want[i]) || memcmp(d[i], want[i], lens[i]) || d[i][lens[i]])
-			bad = (snprintf(why, wl, "entry %zu differs", i), 1);
-		else if (i + 1 < n && d[i + 1] != d[i] + lens[i] + 1)
-			bad = (snprintf(why, wl, "entry %zu not right after entry %zu", i + 1, i), 1);
-	}
-	for (size_t i = 0; i < nw && !bad; i++)
-		if (fl_segment_path_entry(s, want[i]) != d[i])
-			bad = (snprintf(why, wl, "fl_segment_path_entry of entry %zu", i), 1);
-	for (size_t i = 0; i < nw && !bad; i++) {
-		struct fl_path_hit *hits = NULL;
-		size_t nh = 0;
-		const char *e = d[i];
-		if (fl_segment_find_paths(s, &e, 1, &hits, &nh) || !nh || strcmp(hits[0].path, want[i]))
-			bad = (snprintf(why, wl, "find_paths of entry %zu: %zu hits", i, nh), 1);
-		free(hits);
-	}
-	fl_segment_free(s);
-	return bad;
-}
-
 /* g's events through a segment written with `flags`: every event back
  * equal. 0 when so; *flags_out gets the segment's incompat flags. */
 static int round_trip(const struct gen *g, uint32_t flags, uint32_t *flags_out, char *why, size_t wl)
@@ -321,11 +214,18 @@ static const uint8_t example_block[] = {
 	'i', 'b', '.', 'h', 0, 'e', 'r', 'r', 'n', 'o', '.', 'h', 0, 'a', '.', 'o', 'u', 't', 0, 0, 0x01, 0x00, 0x01,
 	0x01, 0x03, 0x00, 0x04, 0x01, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x02};
 
+/* gen_check_paths_dict for the PATHS_SPLIT flag. */
+static int check_paths_dict(const void *buf, size_t len, const char *const *want, size_t nw, bool split, char *why,
+			    size_t wl)
+{
+	return gen_check_paths_dict(buf, len, want, nw, SPLIT_FLAG, split, "PATHS_SPLIT", why, wl);
+}
+
 static void test_example(void)
 {
 	struct gen g = {.rng = 1};
 	const char *want[NEXAMPLE];
-	size_t nw = push_opens(&g, example, NEXAMPLE, want);
+	size_t nw = gen_push_opens(&g, example, NEXAMPLE, want);
 	size_t len;
 	uint8_t *seg = encode_flags(&g, FL_WRITER_RAW | FL_WRITER_NO_PACK | FL_WRITER_PATHS_SPLIT_ALWAYS, &len);
 	const uint8_t *d = seg ? block_desc(seg, 18) : NULL;
@@ -403,7 +303,7 @@ static void test_edge_paths(void)
 	size_t np = sizeof(paths) / sizeof(paths[0]);
 	const char *want[sizeof(paths) / sizeof(paths[0])];
 	struct gen g = {.rng = 5};
-	size_t nw = push_opens(&g, paths, np, want);
+	size_t nw = gen_push_opens(&g, paths, np, want);
 	char why[200] = "";
 	uint32_t fl = 0;
 	ok(!round_trip(&g, FL_WRITER_PATHS_SPLIT_ALWAYS, &fl, why, sizeof(why)) && (fl & SPLIT_FLAG),
@@ -434,7 +334,7 @@ static void test_edge_paths(void)
 	int all = 1;
 	for (size_t k = 0; k < sizeof(one) / sizeof(one[0]); k++) {
 		g = (struct gen){.rng = 6};
-		nw = push_opens(&g, one[k], 1, want);
+		nw = gen_push_opens(&g, one[k], 1, want);
 		buf = encode_flags(&g, FL_WRITER_PATHS_SPLIT_ALWAYS, &len);
 		if (!buf || check_paths_dict(buf, len, want, nw, true, why, sizeof(why)) ||
 		    round_trip(&g, FL_WRITER_PATHS_SPLIT_ALWAYS, NULL, why, sizeof(why)))
@@ -445,7 +345,7 @@ static void test_edge_paths(void)
 	ok(all, "one-entry dictionaries \"\", \"/\", \"x\", \"a/\", \"//x\" round-trip split");
 	g = (struct gen){.rng = 7};
 	const char *none[] = {NULL, NULL};
-	push_opens(&g, none, 2, want);
+	gen_push_opens(&g, none, 2, want);
 	buf = encode_flags(&g, FL_WRITER_PATHS_SPLIT_ALWAYS, &len);
 	ok(buf && !(incompat(buf) & SPLIT_FLAG) && !check_paths_dict(buf, len, want, 0, false, why, sizeof(why)),
 	   "no paths: no paths block, no PATHS_SPLIT flag %s", why);
@@ -524,7 +424,7 @@ static void test_writer_choice(void)
 	g = (struct gen){.rng = 9};
 	const char *want[4096];
 	const char *tiny[] = {"/usr/bin/gcc"};
-	push_opens(&g, tiny, 1, want);
+	gen_push_opens(&g, tiny, 1, want);
 	seg = encode_flags(&g, 0, &len);
 	ok(seg && !(incompat(seg) & SPLIT_FLAG), "... a one-path dictionary is not");
 	free(seg);
@@ -537,7 +437,7 @@ static void test_writer_choice(void)
 		char q[96];
 		snprintf(q, sizeof(q), "/usr/share/doc/package-%02d/examples/sub/file-%03d.txt", i / 40, i);
 		const char *c = gen_strdup(&g, q);
-		push_opens(&g, &c, 1, want);
+		gen_push_opens(&g, &c, 1, want);
 	}
 	seg = encode_flags(&g, 0, &len);
 	ok(seg && (incompat(seg) & FRONT_FLAG) && !(incompat(seg) & SPLIT_FLAG),
@@ -562,7 +462,7 @@ static void test_writer_choice(void)
 			char q[64];
 			snprintf(q, sizeof(q), "/d%d/%08x.tmp", i % 8, (unsigned)gen_rand(&g));
 			const char *c = gen_strdup(&g, q);
-			push_opens(&g, &c, 1, want);
+			gen_push_opens(&g, &c, 1, want);
 		}
 		seg = encode_flags(&g, 0, &len);
 		ok(seg && (!(incompat(seg) & SPLIT_FLAG)) == big,
@@ -578,7 +478,7 @@ static int corrupt_case(const uint8_t *seg, const uint8_t *blk, size_t blen, uin
 			const char *want, const char *what)
 {
 	size_t len;
-	uint8_t *b = with_paths_block(seg, blk, blen, items, &len);
+	uint8_t *b = seg_with_block(seg, 18, blk, blen, items, &len);
 	struct fl_error e;
 	int r = gen_decode_all(b, len, &e);
 	const uint8_t *d = block_desc(b, 18);
@@ -594,14 +494,14 @@ static void test_corrupt(void)
 {
 	struct gen g = {.rng = 12};
 	const char *want[NEXAMPLE];
-	push_opens(&g, example, NEXAMPLE, want);
+	gen_push_opens(&g, example, NEXAMPLE, want);
 	size_t len;
 	uint8_t *seg = encode_flags(&g, FL_WRITER_RAW | FL_WRITER_NO_PACK | FL_WRITER_PATHS_SPLIT_ALWAYS, &len);
 	gen_free(&g);
 	size_t E = sizeof(example_block), C = E - 16; /* the codes start at C */
 	{
 		size_t blen;
-		uint8_t *b = with_paths_block(seg, example_block, E, NEXAMPLE, &blen);
+		uint8_t *b = seg_with_block(seg, 18, example_block, E, NEXAMPLE, &blen);
 		struct fl_error e;
 		ok(gen_decode_all(b, blen, &e) == 0, "the example block in a rebuilt segment decodes");
 		free(b);
@@ -661,7 +561,7 @@ static void test_corrupt(void)
 	uint8_t *b = malloc(len);
 	memcpy(b, seg, len);
 	fl_le32_put(b + 20, incompat(b) | FRONT_FLAG);
-	fix_header_crc(b);
+	seg_fix_header_crc(b);
 	struct fl_error e;
 	int r = gen_decode_all(b, len, &e);
 	ok(r == -EBADMSG && !strcmp(e.block, "header") && e.offset == 20 && strstr(e.msg, "both front coded and split"),

@@ -19,14 +19,10 @@
 #include "flightlog/fl_internal.h"
 #include "flightlog/flightlog.h"
 #include "fl_testgen.h"
+#include "fl_testseg.h"
 #include "tap.h"
 
 #define SUCC_FLAG 0x200u
-
-static bool is_change(uint32_t kind)
-{
-	return kind < 64 && ((FL_CHANGE_KINDS >> kind) & 1);
-}
 
 static void *encode_opts(const struct gen *g, uint32_t flags, int level, size_t *len)
 {
@@ -44,54 +40,18 @@ static bool same_str(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
-/* Decode buf (columns cols) and compare with g: every field when cols is
- * FL_COL_ALL, else kind, ts, pid and (with FL_COL_PATHS) path and path2,
- * which must be NULL without it. 0 when equal. */
+/* gen_check_decode's check of path and path2: equal with FL_COL_PATHS,
+ * else NULL. */
+static int paths_cmp(const struct fr_event *e, const struct fr_event *ev, uint32_t cols)
+{
+	bool paths = (cols & FL_COL_PATHS) || !(cols & 0x1f);
+	return paths ? !same_str(ev->path, e->path) || !same_str(ev->path2, e->path2) : ev->path || ev->path2;
+}
+
 static int check_decode(const void *buf, size_t len, const struct gen *g, uint32_t cols, uint32_t rflags,
 			char *why, size_t whylen)
 {
-	struct fl_segment *s;
-	struct fl_error err;
-	struct fl_read_opts o = {.columns = cols, .flags = rflags};
-	if (fl_segment_open_ex(buf, len, &o, &s, &err)) {
-		char eb[200];
-		return snprintf(why, whylen, "open: %s", fl_error_format(&err, eb, sizeof(eb))), 1;
-	}
-	bool changes = cols & FL_COL_CHANGES, paths = (cols & FL_COL_PATHS) || !(cols & 0x1f);
-	struct fr_event ev;
-	size_t i = 0;
-	int r, bad = 0;
-	while (!bad && (r = fl_segment_next(s, &ev)) == 1) {
-		while (changes && i < g->n && !is_change(g->ev[i].kind))
-			i++;
-		if (i >= g->n) {
-			bad = (snprintf(why, whylen, "more events than written"), 1);
-			break;
-		}
-		const struct fr_event *e = &g->ev[i];
-		int f = 0;
-		if (cols == FL_COL_ALL)
-			f = fr_event_compare(e, &ev);
-		else if (ev.kind != e->kind || ev.ts_ns != e->ts_ns || ev.pid != e->pid)
-			f = -1;
-		else if (paths ? !same_str(ev.path, e->path) || !same_str(ev.path2, e->path2) : ev.path || ev.path2)
-			f = -2;
-		if (f)
-			bad = (snprintf(why, whylen, "event %zu (kind %u, pid %u) field %d differs: path %s/%s", i,
-					e->kind, e->pid, f, ev.path ? ev.path : "NULL", e->path ? e->path : "NULL"),
-			       1);
-		i++;
-	}
-	if (!bad && r != 0) {
-		char eb[200];
-		bad = (snprintf(why, whylen, "next %d: %s", r, fl_error_format(fl_segment_error(s), eb, sizeof(eb))), 1);
-	}
-	while (!bad && changes && i < g->n && !is_change(g->ev[i].kind))
-		i++;
-	if (!bad && i != g->n)
-		bad = (snprintf(why, whylen, "decoded %zu of %zu", i, g->n), 1);
-	fl_segment_free(s);
-	return bad;
+	return gen_check_decode(buf, len, g, cols, rflags, paths_cmp, why, whylen);
 }
 
 /* fl_segment_find_paths for path p, from an open with columns cols (FL_COL_SCAN
@@ -237,7 +197,7 @@ static bool writes_flag_n(const struct gen *g, size_t *nhits, size_t *ncoded)
 	size_t cap = 0, hits = 0, coded = 0;
 	for (size_t i = 0; i < g->n; i++) {
 		const struct fr_event *e = &g->ev[i];
-		int l = is_change(e->kind);
+		int l = gen_is_change(e->kind);
 		unsigned slot = e->kind < 63 ? e->kind : 63;
 		uint32_t id = e->path ? smap_id(&ids, e->path) : 0;
 		if (ids.n + 1 > cap) {
@@ -306,33 +266,6 @@ static struct gen example(void)
 	return g;
 }
 
-/* The content of block `type` in a raw, unpacked segment; *entry its
- * table entry's offset. */
-static const uint8_t *raw_block(const uint8_t *b, uint32_t type, size_t *n, size_t *entry)
-{
-	uint32_t nb = fl_le32_get(b + 88);
-	for (uint32_t i = 0; i < nb; i++) {
-		const uint8_t *d = b + 128 + i * 40;
-		if (fl_le32_get(d) == type) {
-			*n = (size_t)fl_le64_get(d + 16);
-			if (entry)
-				*entry = 128 + i * 40;
-			return b + fl_le64_get(d + 8);
-		}
-	}
-	*n = 0;
-	return NULL;
-}
-
-static void fix_crcs(uint8_t *b, size_t entry)
-{
-	const uint8_t *d = b + entry;
-	fl_le32_put(b + entry + 32, fl_crc32c(0, b + fl_le64_get(d + 8), (size_t)fl_le64_get(d + 16)));
-	fl_le32_put(b + 112, fl_crc32c(0, b + 128, fl_le32_get(b + 88) * 40));
-	memset(b + 124, 0, 4);
-	fl_le32_put(b + 124, fl_crc32c(0, b, 128));
-}
-
 static void test_exact_bytes(void)
 {
 	struct gen g = example();
@@ -341,10 +274,10 @@ static void test_exact_bytes(void)
 	uint8_t *ob = encode_opts(&g, FL_WRITER_RAW | FL_WRITER_NO_PACK | FL_WRITER_NO_SUCC_PATHS, 0, &olen);
 	static const uint8_t want[] = {2, 2, 4, 2, 1, 1, 4, 3};
 	static const uint8_t want_old[] = {1, 1, 3, 1, 4, 2, 3, 2};
-	const uint8_t *p = b ? raw_block(b, 64 + 1, &n, NULL) : NULL;
+	const uint8_t *p = b ? seg_block(b, 64 + 1, &n, NULL) : NULL;
 	ok(p && n == sizeof(want) && !memcmp(p, want, n), "path stream bytes as FORMAT.md 5.4.2 says");
 	ok(b && (incompat_of(b) & SUCC_FLAG), "and the flag is set");
-	p = ob ? raw_block(ob, 64 + 1, &n, NULL) : NULL;
+	p = ob ? seg_block(ob, 64 + 1, &n, NULL) : NULL;
 	ok(p && n == sizeof(want_old) && !memcmp(p, want_old, n) && !(incompat_of(ob) & SUCC_FLAG),
 	   "with FL_WRITER_NO_SUCC_PATHS: NEWREF's codes, flag clear");
 	char why[256] = "";
@@ -369,7 +302,7 @@ static void test_corrupt(void)
 	size_t len = 0, n = 0, entry = 0;
 	uint8_t *seg = encode_opts(&g, FL_WRITER_RAW | FL_WRITER_NO_PACK, 0, &len);
 	uint8_t *b = malloc(len);
-	const uint8_t *pp = seg ? raw_block(seg, 64 + 1, &n, &entry) : NULL;
+	const uint8_t *pp = seg ? seg_block(seg, 64 + 1, &n, &entry) : NULL;
 	size_t at = pp ? (size_t)(pp - seg) : 0;
 	static const struct {
 		size_t byte;
@@ -391,7 +324,7 @@ static void test_corrupt(void)
 		for (int mode = 0; mode < 3 && good; mode++) {
 			memcpy(b, seg, len);
 			b[at + cases[i].byte] = cases[i].v;
-			fix_crcs(b, entry);
+			seg_fix_crcs(b, entry);
 			struct fl_error e = {0};
 			int r;
 			if (mode == 0) {
@@ -431,13 +364,13 @@ static void test_corrupt(void)
 	}
 	/* the scan reads the pid streams with the flag: a bad pid index is
 	 * its error too (event 1 is pid 100 again: index 0 of 1) */
-	const uint8_t *pidb = seg ? raw_block(seg, 34, &n, &entry) : NULL;
+	const uint8_t *pidb = seg ? seg_block(seg, 34, &n, &entry) : NULL;
 	int r = -1;
 	struct fl_error e = {0};
 	if (pidb && n == 9 && pidb[1] == 0) {
 		memcpy(b, seg, len);
 		b[(size_t)(pidb - seg) + 1] = 5;
-		fix_crcs(b, entry);
+		seg_fix_crcs(b, entry);
 		struct fl_read_opts o = {.columns = FL_COL_SCAN};
 		struct fl_segment *s;
 		if (!(r = fl_segment_open_ex(b, len, &o, &s, &e))) {

@@ -17,6 +17,7 @@
 #include "flightlog/fl_internal.h"
 #include "flightlog/flightlog.h"
 #include "fl_testgen.h"
+#include "fl_testseg.h"
 #include "tap.h"
 
 static void *encode_flags(const struct gen *g, uint32_t flags, size_t *len)
@@ -28,81 +29,9 @@ static void *encode_flags(const struct gen *g, uint32_t flags, size_t *len)
 /* buf decodes to exactly g's events. 0 when it does; why says otherwise. */
 static int same_events(const void *buf, size_t len, const struct gen *g, char *why, size_t whylen)
 {
-	struct fl_segment *s;
-	struct fl_error err;
 	if (!buf)
 		return snprintf(why, whylen, "no segment"), 1;
-	if (fl_segment_open(buf, len, &s, &err)) {
-		char eb[200];
-		return snprintf(why, whylen, "open: %s", fl_error_format(&err, eb, sizeof(eb))), 1;
-	}
-	struct fr_event ev;
-	size_t i = 0;
-	int r, bad = 0;
-	while (!bad && (r = fl_segment_next(s, &ev)) == 1) {
-		if (i >= g->n || fr_event_compare(&g->ev[i], &ev))
-			bad = (snprintf(why, whylen, "event %zu differs (ts %llu, want %llu)", i,
-					(unsigned long long)ev.ts_ns,
-					i < g->n ? (unsigned long long)g->ev[i].ts_ns : 0ull), 1);
-		i++;
-	}
-	if (!bad && r < 0)
-		bad = (snprintf(why, whylen, "decode: %s", fl_segment_error(s)->msg), 1);
-	if (!bad && i != g->n)
-		bad = (snprintf(why, whylen, "%zu events, want %zu", i, g->n), 1);
-	fl_segment_free(s);
-	return bad;
-}
-
-/* The content of block `type` in a raw, unpacked segment. */
-static const uint8_t *raw_block(const uint8_t *b, uint32_t type, size_t *n, size_t *entry)
-{
-	uint32_t nb = fl_le32_get(b + 88);
-	for (uint32_t i = 0; i < nb; i++) {
-		const uint8_t *d = b + 128 + i * 40;
-		if (fl_le32_get(d) == type) {
-			*n = (size_t)fl_le64_get(d + 16);
-			if (entry)
-				*entry = 128 + i * 40;
-			return b + fl_le64_get(d + 8);
-		}
-	}
-	*n = 0;
-	return NULL;
-}
-
-/* A copy of the raw, unpacked segment b with the content of the block at
- * table entry `entry` replaced by c[0..n): later blocks move, the table,
- * file size and every CRC follow. The caller frees it. */
-static uint8_t *replace_block(const uint8_t *b, size_t len, size_t entry, const uint8_t *c, size_t n,
-			      size_t *out_len)
-{
-	uint64_t old = fl_le64_get(b + entry + 16), at = fl_le64_get(b + entry + 8);
-	size_t nl = len - (size_t)old + n;
-	uint8_t *o = malloc(nl);
-	if (!o)
-		return NULL;
-	memcpy(o, b, (size_t)at);
-	memcpy(o + at, c, n);
-	memcpy(o + at + n, b + at + old, len - (size_t)(at + old));
-	uint32_t nb = fl_le32_get(b + 88);
-	for (uint32_t i = 0; i < nb; i++) {
-		uint8_t *d = o + 128 + i * 40;
-		uint64_t off = fl_le64_get(d + 8);
-		if (off > at)
-			fl_le64_put(d + 8, off - old + n);
-		if (128 + i * 40 == entry) {
-			fl_le64_put(d + 16, n);
-			fl_le64_put(d + 24, n);
-		}
-		fl_le32_put(d + 32, fl_crc32c(0, o + fl_le64_get(d + 8), (size_t)fl_le64_get(d + 16)));
-	}
-	fl_le64_put(o + 104, nl);
-	fl_le32_put(o + 112, fl_crc32c(0, o + 128, nb * 40));
-	memset(o + 124, 0, 4);
-	fl_le32_put(o + 124, fl_crc32c(0, o, 128));
-	*out_len = nl;
-	return o;
+	return gen_check_decode(buf, len, g, FL_COL_ALL, 0, NULL, why, whylen);
 }
 
 static void open_at(struct gen *g, uint64_t ms)
@@ -138,7 +67,7 @@ static void test_exact_bytes(void)
 	struct gen g = example();
 	size_t len = 0, n = 0;
 	uint8_t *b = encode_flags(&g, FL_WRITER_RAW | FL_WRITER_NO_PACK, &len);
-	const uint8_t *p = b ? raw_block(b, 33, &n, NULL) : NULL;
+	const uint8_t *p = b ? seg_block(b, 33, &n, NULL) : NULL;
 	ok(p && n == sizeof(example_ts) && !memcmp(p, example_ts, n), "ts block bytes as FORMAT.md 5.1.1 says");
 	ok(b && (fl_le32_get(b + 20) & FL_INCOMPAT_TS_RUNS), "the segment has TS_RUNS");
 	char why[256] = "";
@@ -154,7 +83,7 @@ static void test_corrupt(void)
 	struct gen g = example();
 	size_t len = 0, n = 0, entry = 0;
 	uint8_t *seg = encode_flags(&g, FL_WRITER_RAW | FL_WRITER_NO_PACK, &len);
-	const uint8_t *p = seg ? raw_block(seg, 33, &n, &entry) : NULL;
+	const uint8_t *p = seg ? seg_block(seg, 33, &n, &entry) : NULL;
 	static const struct {
 		const char *what;
 		uint8_t bytes[24];
@@ -185,7 +114,7 @@ static void test_corrupt(void)
 	ok(p && n == sizeof(example_ts), "the example's ts block");
 	for (size_t i = 0; p && i < sizeof(cases) / sizeof(cases[0]); i++) {
 		size_t bl = 0;
-		uint8_t *b = replace_block(seg, len, entry, cases[i].bytes, cases[i].n, &bl);
+		uint8_t *b = seg_with_block(seg, 33, cases[i].bytes, cases[i].n, UINT32_MAX, &bl);
 		struct fl_error e = {0};
 		int r = b ? gen_decode_all(b, bl, &e) : -1;
 		ok(r == -EBADMSG && strstr(e.msg, cases[i].msg) && !strcmp(e.block, "ts") &&
@@ -196,7 +125,7 @@ static void test_corrupt(void)
 	}
 	/* the same file with its own bytes put back decodes: the helper is sound */
 	size_t bl = 0;
-	uint8_t *b = p ? replace_block(seg, len, entry, example_ts, sizeof(example_ts), &bl) : NULL;
+	uint8_t *b = p ? seg_with_block(seg, 33, example_ts, sizeof(example_ts), UINT32_MAX, &bl) : NULL;
 	struct fl_error e = {0};
 	ok(b && bl == len && !memcmp(b, seg, len) && gen_decode_all(b, bl, &e) == 0,
 	   "the block put back as it was: the same file, which decodes");
@@ -206,8 +135,7 @@ static void test_corrupt(void)
 		b = malloc(len);
 		memcpy(b, seg, len);
 		fl_le32_put(b + 20, fl_le32_get(seg + 20) & ~FL_INCOMPAT_TS_RUNS);
-		memset(b + 124, 0, 4);
-		fl_le32_put(b + 124, fl_crc32c(0, b, 128));
+		seg_fix_header_crc(b);
 		int r = gen_decode_all(b, len, &e);
 		ok(r == -EBADMSG && strstr(e.msg, "bad timestamp planes"), "runs read as planes: '%s'", r ? e.msg : "");
 		free(b);
@@ -277,7 +205,7 @@ static uint8_t *planes_to_runs(const uint8_t *seg, size_t len, size_t *out_len)
 	memcpy(cur, seg, len);
 	for (uint32_t lane = 0; lane < 2; lane++) {
 		size_t n = 0, entry = 0;
-		const uint8_t *p = raw_block(cur, 33 + 128 * lane, &n, &entry), *end = p + n;
+		const uint8_t *p = seg_block(cur, 33 + 128 * lane, &n, &entry), *end = p + n;
 		if (!p)
 			continue;
 		uint64_t unit, base, count = 0;
@@ -290,7 +218,7 @@ static uint8_t *planes_to_runs(const uint8_t *seg, size_t len, size_t *out_len)
 		/* the lane's events: the 1 bits of the lanes block (5.6) for
 		 * lane 1, the rest for lane 0 (W = 0 leaves no planes to count) */
 		size_t sn = 0;
-		const uint8_t *sel = raw_block(cur, 38, &sn, NULL);
+		const uint8_t *sel = seg_block(cur, 38, &sn, NULL);
 		uint64_t events = fl_le64_get(cur + 64), ones = 0;
 		for (size_t i = 0; sel && i < sn; i++)
 			ones += (uint64_t)__builtin_popcount(sel[i]);
@@ -326,7 +254,7 @@ static uint8_t *planes_to_runs(const uint8_t *seg, size_t len, size_t *out_len)
 		memcpy(runs + rn, vals, vn);
 		rn += vn;
 		size_t nl = 0;
-		uint8_t *next = replace_block(cur, cl, entry, runs, rn, &nl);
+		uint8_t *next = seg_with_block(cur, 33 + 128 * lane, runs, rn, UINT32_MAX, &nl);
 		free(runs);
 		free(vals);
 		free(body);
@@ -335,8 +263,7 @@ static uint8_t *planes_to_runs(const uint8_t *seg, size_t len, size_t *out_len)
 		cl = nl;
 	}
 	fl_le32_put(cur + 20, fl_le32_get(cur + 20) | FL_INCOMPAT_TS_RUNS);
-	memset(cur + 124, 0, 4);
-	fl_le32_put(cur + 124, fl_crc32c(0, cur, 128));
+	seg_fix_header_crc(cur);
 	*out_len = cl;
 	return cur;
 }
