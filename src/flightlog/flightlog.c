@@ -1468,7 +1468,7 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	}
 	/* every lane's deltas, lane after lane, and how many are not 0 */
 	uint64_t nonzero[NLANES] = {0}, all[NLANES] = {0};
-	for (int l = 0, at = 0; l < NLANES; at += (int)w->lane[l].count, l++) {
+	for (uint64_t l = 0, at = 0; l < NLANES; at += w->lane[l].count, l++) {
 		struct wlane *L = &w->lane[l];
 		uint64_t prev = L->count ? in_unit(L->tsd[0], unit) : 0;
 		for (uint64_t i = 0; i < L->count; i++) {
@@ -1489,7 +1489,7 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 		runs[l] = !w->ts_planes && w->lane[l].count && 2 * nonzero[l] <= w->lane[l].count;
 		ts_runs_used |= runs[l];
 	}
-	for (int l = 0, at = 0; l < NLANES; at += (int)w->lane[l].count, l++) {
+	for (uint64_t l = 0, at = 0; l < NLANES; at += w->lane[l].count, l++) {
 		struct wlane *L = &w->lane[l];
 		if (!L->count)
 			continue;
