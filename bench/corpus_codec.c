@@ -168,7 +168,8 @@ static void type_name(uint32_t t, char *b, size_t n)
 	static const char *fixed[] = {[1] = "summary", [2] = "pack", [16] = "dict:hosts", [17] = "dict:comms",
 				      [18] = "dict:paths", [19] = "dict:argvs", [20] = "dict:lines",
 				      [32] = "kind", [33] = "ts", [34] = "pid", [35] = "pid-new",
-				      [36] = "ctx-mask", [37] = "ev-mask", [38] = "lanes", [39] = "sessions"};
+				      [36] = "ctx-mask", [37] = "ev-mask", [38] = "lanes", [39] = "sessions",
+				      [40] = "shape", [41] = "shapes"};
 	if (t >= 128 + 32 && t < 128 + 90) {
 		char sub[32];
 		type_name(t - 128, sub, sizeof(sub));

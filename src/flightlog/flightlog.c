@@ -104,11 +104,14 @@ static const struct field ev_fields[NEV] = {
 
 /* Streams: index -> block type and name. */
 enum { S_KIND, S_TS, S_PID, S_PIDNEW, S_CTXMASK, S_EVMASK, S_CTX0, S_EV0 = S_CTX0 + NCTX,
-       NSTREAMS = S_EV0 + NEV };
+       S_SHAPE = S_EV0 + NEV, /* FL_INCOMPAT_SHAPES: instead of kind, pid, ctx-mask, ev-mask */
+       NSTREAMS };
 #define BLK_SUMMARY 1u
 #define BLK_PACK 2u
 #define BLK_LANES 38u
 #define BLK_SESSIONS 39u
+#define BLK_SHAPE 40u  /* the S_SHAPE stream */
+#define BLK_SHAPES 41u /* a lane's table of shapes (FORMAT.md 5.8) */
 /* Lanes (FL_INCOMPAT_LANES): events of the change kinds (modify .. unlisten:
  * what who-changed, what-changed, persistence and new-listeners read) are
  * coded in lane 1, every other event in lane 0. Each lane has its own
@@ -121,6 +124,8 @@ _Static_assert(FL_CHANGE_KINDS == (((1ull << (FR_EV_UNLISTEN + 1)) - 1) & ~((1ul
 static inline int lane_of(uint32_t kind) { return kind < 64 && ((FL_CHANGE_KINDS >> kind) & 1); }
 static uint32_t stream_type(int s)
 {
+	if (s == S_SHAPE)
+		return BLK_SHAPE;
 	if (s < S_CTX0)
 		return 32u + (uint32_t)s;
 	if (s < S_EV0)
@@ -130,6 +135,8 @@ static uint32_t stream_type(int s)
 static const char *stream_name(int s)
 {
 	static const char *const base[] = {"kind", "ts", "pid", "pid-new", "ctx-mask", "ev-mask"};
+	if (s == S_SHAPE)
+		return "shape";
 	if (s < S_CTX0)
 		return base[s];
 	if (s < S_EV0)
@@ -276,6 +283,12 @@ struct model {
 	 * rport and not yet paired, newest first */
 	uint32_t peer[PEER_N];
 	unsigned peer_len;
+};
+
+/* FL_INCOMPAT_SHAPES (FORMAT.md 5.8): the four values an event starts
+ * with, coded as one index into its lane's table. */
+struct shape {
+	uint32_t kind, code, cm, em; /* pid code (0 .. MTF_N), ctx-mask, ev-mask */
 };
 
 static void model_reset(struct model *m)
@@ -489,6 +502,7 @@ struct fl_writer {
 	bool split_always; /* FL_WRITER_PATHS_SPLIT_ALWAYS */
 	bool ts_planes;    /* FL_WRITER_TS_PLANES */
 	bool succ_paths;  /* FL_INCOMPAT_SUCC_PATHS: not FL_WRITER_NO_SUCC_PATHS */
+	bool shapes;      /* FL_INCOMPAT_SHAPES: not FL_WRITER_NO_SHAPES */
 	/* SUCC_PATHS: paths coded (non-NULL, differing from the kind
 	 * state) and those coded as their prediction; the flag pays when
 	 * enough were (succ_flag) */
@@ -517,6 +531,15 @@ struct fl_writer {
 		 * instructions on the corpus. */
 		struct fl_bytes predbits;
 		uint64_t npath;
+		/* SHAPES: the lane's shapes in first-appearance order, an
+		 * open-addressing index of them (entry + 1, 0 free) and the
+		 * last one used + 1, which most events repeat */
+		struct wshapes {
+			struct shape *v;
+			uint32_t n, cap;
+			uint32_t *slot;
+			uint32_t mask, last;
+		} sh;
 	} lane[NLANES];
 	struct fl_bytes lanesel;     /* bit j: lane of event j */
 	/* audit sessions seen: key (host ref << 32 | ses), first time; an
@@ -543,6 +566,7 @@ int fl_writer_new(const struct fl_writer_opts *opts, struct fl_writer **out)
 	w->split_always = opts && (opts->flags & FL_WRITER_PATHS_SPLIT_ALWAYS);
 	w->ts_planes = opts && (opts->flags & FL_WRITER_TS_PLANES);
 	w->succ_paths = !(opts && (opts->flags & FL_WRITER_NO_SUCC_PATHS));
+	w->shapes = !(opts && (opts->flags & FL_WRITER_NO_SHAPES));
 	w->pack_max = opts && opts->pack_max ? opts->pack_max : FL_PACK_MAX_DEFAULT;
 	if (w->level > ZSTD_maxCLevel())
 		w->level = ZSTD_maxCLevel();
@@ -573,6 +597,9 @@ static void writer_clear(struct fl_writer *w)
 		L->succ_cap = 0;
 		fl_bytes_free(&L->predbits);
 		L->npath = 0;
+		free(L->sh.v);
+		free(L->sh.slot);
+		memset(&L->sh, 0, sizeof(L->sh));
 	}
 	fl_bytes_free(&w->lanesel);
 	free(w->ses.keys);
@@ -797,6 +824,56 @@ static bool succ_flag(const struct fl_writer *w)
 	return w->succ_paths && w->succ_hits && w->succ_hits >= w->succ_paths_coded / 8;
 }
 
+static inline uint32_t shape_hash(const struct shape *s)
+{
+	uint64_t k = ((uint64_t)s->em << 22 | (uint64_t)s->cm << 10 | s->code << 5) ^ ((uint64_t)s->kind << 40);
+	return (uint32_t)((k * 0x9e3779b97f4a7c15ull) >> 32);
+}
+
+/* The index of shape s in table t, added when new. On failure t may have
+ * grown its index but holds the same shapes. */
+static int shape_intern(struct wshapes *t, const struct shape *s, uint32_t *idx)
+{
+	if (t->last && !memcmp(&t->v[t->last - 1], s, sizeof(*s))) {
+		*idx = t->last - 1;
+		return 0;
+	}
+	if (!t->slot || 2 * (t->n + 1) > t->mask + 1) {
+		uint32_t size = t->slot ? 2 * (t->mask + 1) : 64;
+		uint32_t *slot = size > t->mask + 1 ? calloc(size, sizeof(*slot)) : NULL;
+		if (!slot)
+			return -ENOMEM;
+		for (uint32_t i = 0; i < t->n; i++) {
+			uint32_t h = shape_hash(&t->v[i]) & (size - 1);
+			while (slot[h])
+				h = (h + 1) & (size - 1);
+			slot[h] = i + 1;
+		}
+		free(t->slot);
+		t->slot = slot;
+		t->mask = size - 1;
+	}
+	uint32_t h = shape_hash(s) & t->mask;
+	for (; t->slot[h]; h = (h + 1) & t->mask)
+		if (!memcmp(&t->v[t->slot[h] - 1], s, sizeof(*s))) {
+			t->last = t->slot[h];
+			*idx = t->last - 1;
+			return 0;
+		}
+	if (t->n == t->cap) {
+		uint32_t nc = t->cap ? 2 * t->cap : 64;
+		struct shape *v = nc > t->cap ? realloc(t->v, (size_t)nc * sizeof(*v)) : NULL;
+		if (!v)
+			return -ENOMEM;
+		t->v = v;
+		t->cap = nc;
+	}
+	t->v[t->n] = *s;
+	t->slot[h] = t->last = ++t->n;
+	*idx = t->n - 1;
+	return 0;
+}
+
 int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 {
 	if ((!ev->argv && ev->argv_len) || w->count >= UINT32_MAX - 1)
@@ -807,7 +884,7 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 	int r;
 	/* Remember stream lengths so a failure leaves the writer as it was
 	 * (dictionary entries may stay: they are only unused). */
-	static const int fixed[] = {S_KIND, S_PID, S_PIDNEW, S_CTXMASK, S_EVMASK};
+	static const int fixed[] = {S_KIND, S_PID, S_PIDNEW, S_CTXMASK, S_EVMASK, S_SHAPE};
 	size_t saved[NSTREAMS];
 	uint64_t ctx_saved = 0, ev_saved = 0; /* field streams whose length is in saved[] */
 	int mi = mtf_find(m, ev->pid);
@@ -826,14 +903,11 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 	if (w->count % 8 == 0 && fl_bytes_put(&w->lanesel, "", 1))
 		return -ENOMEM;
 	L->tsd[L->count] = ev->ts_ns;
-	if ((r = fl_put_varint(&S[S_KIND], ev->kind)))
+	/* kind and pid code, unless in the shape */
+	uint32_t code = mi >= 0 ? (uint32_t)mi : MTF_N;
+	if (!w->shapes && ((r = fl_put_varint(&S[S_KIND], ev->kind)) || (r = fl_put_varint(&S[S_PID], code))))
 		goto fail;
-	/* pid */
-	if (mi >= 0)
-		r = fl_put_varint(&S[S_PID], (uint64_t)mi);
-	else if (!(r = fl_put_varint(&S[S_PID], MTF_N)))
-		r = fl_put_varint(&S[S_PIDNEW], fl_zz32(ev->pid - m->prev_new_pid));
-	if (r)
+	if (mi < 0 && (r = fl_put_varint(&S[S_PIDNEW], fl_zz32(ev->pid - m->prev_new_pid))))
 		goto fail;
 	uint32_t st_idx = 0;
 	struct ctxstate *st = model_state(m, ev->pid, mi, &st_idx);
@@ -851,7 +925,7 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 		if (cur.v[f] != st->v[f])
 			cm |= 1ull << f;
 	}
-	if ((r = fl_put_varint(&S[S_CTXMASK], cm)))
+	if (!w->shapes && (r = fl_put_varint(&S[S_CTXMASK], cm)))
 		goto fail;
 	for (uint64_t x = cm; x; x &= x - 1) {
 		int f = __builtin_ctzll(x);
@@ -880,8 +954,14 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 		if (ecur.v[f] != ks->v[f])
 			em |= 1ull << f;
 	}
-	if ((r = fl_put_varint(&S[S_EVMASK], em)))
+	if (w->shapes) {
+		struct shape sh = {ev->kind, code, (uint32_t)cm, (uint32_t)em};
+		uint32_t si;
+		if ((r = shape_intern(&L->sh, &sh, &si)) || (r = fl_put_varint(&S[S_SHAPE], si)))
+			goto fail;
+	} else if ((r = fl_put_varint(&S[S_EVMASK], em))) {
 		goto fail;
+	}
 	/* the table of unpaired ports (LOCAL_PEERS), applied at commit: -2
 	 * untouched, -1 insert peer_port, else take that entry */
 	int peer_op = -2;
@@ -1137,10 +1217,13 @@ struct outblk {
  * (FL_COL_NONE, what queries do to every segment first) then never
  * decompresses the pack. Fewer than two members: no pack (one member would
  * only add its sub-table). */
+/* Blocks a writer may write: summary, sessions, lanes, pack, the
+ * dictionaries, and per lane its streams and its shapes. */
+#define FL_MAX_OUTBLK (4 + ND + NLANES * (NSTREAMS + 1))
 static int build_pack(const struct fl_writer *w, struct outblk *blk, size_t *nb, struct fl_bytes *pack)
 {
 	size_t n = 0, first = SIZE_MAX, raw = 0;
-	bool in[4 + ND + NLANES * NSTREAMS] = {0};
+	bool in[FL_MAX_OUTBLK] = {0};
 	if (w->no_pack)
 		return 0;
 	for (size_t i = 0; i < *nb; i++) {
@@ -1402,8 +1485,10 @@ static int choose_paths(struct fl_writer *w, struct outblk *b, struct fl_bytes *
 int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq,
 		     void **out, size_t *out_len)
 {
-	struct outblk blk[4 + ND + NLANES * NSTREAMS];
+	struct outblk blk[FL_MAX_OUTBLK];
 	struct fl_bytes summary = {0}, sessions = {0}, dictraw[ND] = {{0}}, pack = {0}, split = {0};
+	struct fl_bytes shapes[NLANES] = {{0}}; /* SHAPES: each lane's table */
+	bool shapes_used = false;
 	bool front_coded = false, paths_split = false, ts_runs_used = false;
 	struct fl_bytes recoded[NLANES] = {{0}}; /* path streams with SUCC_PATHS */
 	uint64_t *tsz = NULL;
@@ -1516,6 +1601,21 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 				blk[nb++] = (struct outblk){stream_type(s) + (uint32_t)l * LANE_TYPE_OFFSET, 0,
 							    b->p, b->len, NULL, 0};
 		}
+		/* SHAPES: the table, 4 varints an entry (FORMAT.md 5.8) */
+		const struct wshapes *t = &w->lane[l].sh;
+		int e = 0;
+		for (uint32_t i = 0; i < t->n && !e; i++)
+			e = fl_put_varint(&shapes[l], t->v[i].kind) || fl_put_varint(&shapes[l], t->v[i].code) ||
+			    fl_put_varint(&shapes[l], t->v[i].cm) || fl_put_varint(&shapes[l], t->v[i].em);
+		if (e) {
+			r = -ENOMEM;
+			goto out;
+		}
+		if (w->shapes && w->lane[l].count) {
+			blk[nb++] = (struct outblk){BLK_SHAPES + (uint32_t)l * LANE_TYPE_OFFSET, t->n, shapes[l].p,
+						    shapes[l].len, NULL, 0};
+			shapes_used = true;
+		}
 	}
 	if (w->count)
 		blk[nb++] = (struct outblk){BLK_LANES, 0, w->lanesel.p, (w->count + 7) / 8, NULL, 0};
@@ -1566,7 +1666,8 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 				   (front_coded ? FL_INCOMPAT_FRONT_CODED : 0) |
 				   (paths_split ? FL_INCOMPAT_PATHS_SPLIT : 0) |
 				   (ts_runs_used ? FL_INCOMPAT_TS_RUNS : 0) |
-				   (succ_flag(w) ? FL_INCOMPAT_SUCC_PATHS : 0));
+				   (succ_flag(w) ? FL_INCOMPAT_SUCC_PATHS : 0) |
+				   (shapes_used ? FL_INCOMPAT_SHAPES : 0));
 	h.compat_flags = htole32(FL_COMPAT_SESSIONS);
 	h.seq = htole64(seq);
 	if (prev_hash)
@@ -1611,8 +1712,10 @@ out:
 	fl_bytes_free(&split);
 	for (int d = 0; d < ND; d++)
 		fl_bytes_free(&dictraw[d]);
-	for (int l = 0; l < NLANES; l++)
+	for (int l = 0; l < NLANES; l++) {
 		fl_bytes_free(&recoded[l]);
+		fl_bytes_free(&shapes[l]);
+	}
 	return r;
 }
 
@@ -1679,6 +1782,10 @@ struct fl_segment {
 		 * itself takes per entry); else NULL */
 		uint32_t *succ;
 		size_t nsucc;
+		/* SHAPES: the lane's table (FORMAT.md 5.8); NULL: the four
+		 * streams */
+		struct shape *shapes;
+		uint32_t nshapes;
 	} lane[NLANES];
 	uint8_t *lanesel;             /* bit j: lane of event j; NULL: all lane 0 */
 	struct fl_session_first *sessions; /* the sessions block, parsed */
@@ -1795,6 +1902,7 @@ void fl_segment_free(struct fl_segment *g)
 		for (int i = 0; i < NSTREAMS; i++)
 			free(g->lane[l].s[i].raw);
 		free(g->lane[l].succ);
+		free(g->lane[l].shapes);
 	}
 	free(g->blocks);
 	free(g);
@@ -1826,6 +1934,10 @@ static const char *type_name(uint32_t type)
 		return "lanes";
 	if (type == BLK_SESSIONS)
 		return "sessions";
+	if (type == BLK_SHAPES)
+		return "shapes";
+	if (type == BLK_SHAPES + LANE_TYPE_OFFSET)
+		return "c:shapes";
 	for (int d = 0; d < ND; d++)
 		if (dict_type[d] == type)
 			return dict_name[d];
@@ -2364,6 +2476,48 @@ static int parse_summary(struct fl_segment *g, const uint8_t *p, size_t len, uin
 	return 0;
 }
 
+/* A lane's table of shapes (FORMAT.md 5.8): items entries of 4 varints,
+ * each value in range, nothing after. Sets L->shapes (owned by the
+ * segment) only on success. */
+static int parse_shapes(struct rlane *L, const uint8_t *raw, size_t len, uint32_t items, const char *name,
+			uint64_t off, struct fl_error *e)
+{
+	if (!items)
+		return fl_set_error(e, -EBADMSG, off, name, "missing: the table has no entries");
+	if ((uint64_t)items * 4 > len) /* every entry takes 4 bytes or more */
+		return fl_set_error(e, -EBADMSG, off, name, "truncated: %u entries in %zu bytes", items, len);
+	struct shape *v = malloc((size_t)items * sizeof(*v));
+	if (!v)
+		return fl_set_error(e, -ENOMEM, off, name, "out of memory");
+	const uint8_t *p = raw, *end = raw + len;
+	for (uint32_t i = 0; i < items; i++) {
+		uint64_t x[4];
+		const char *bad = NULL;
+		for (int k = 0; k < 4 && !bad; k++)
+			if (fl_get_varint(&p, end, &x[k]))
+				bad = "truncated";
+		if (!bad)
+			bad = x[0] > UINT32_MAX ? "kind out of range"
+			      : x[1] > MTF_N	 ? "pid code over 16"
+			      : x[2] >> NCTX	 ? "unknown context bits"
+			      : x[3] >> NEV	 ? "unknown field bits"
+						 : NULL;
+		if (bad) {
+			free(v);
+			return fl_set_error(e, -EBADMSG, off, name, "entry %u: %s (byte %zu)", i, bad,
+					    (size_t)(p - raw));
+		}
+		v[i] = (struct shape){(uint32_t)x[0], (uint32_t)x[1], (uint32_t)x[2], (uint32_t)x[3]};
+	}
+	if (p != end) {
+		free(v);
+		return fl_set_error(e, -EBADMSG, off, name, "trailing bytes after %u entries", items);
+	}
+	L->shapes = v;
+	L->nshapes = items;
+	return 0;
+}
+
 static bool want_dict(uint32_t cols, int d)
 {
 	if ((cols & FL_COL_SCAN) && (d == D_PATH || d == D_HOST))
@@ -2384,6 +2538,8 @@ static bool want_stream(uint32_t cols, bool succ, int s)
 {
 	if (cols & FL_COL_NONE)
 		return false;
+	if (s == S_SHAPE)
+		return true;
 	if ((cols & FL_COL_SCAN) && (s == S_KIND || s == S_TS || s == S_CTXMASK || s == S_EVMASK ||
 				     s == S_CTX0 + CTXF_HOST || s == S_EV0 + EVF_PATH || s == S_EV0 + EVF_PATH2 ||
 				     (succ && (s == S_PID || s == S_PIDNEW))))
@@ -2415,6 +2571,7 @@ struct open_ctx {
 	uint32_t nb;         /* table entries */
 	bool no_summary;     /* FL_READ_NO_SUMMARY */
 	bool have_summary, have_lanes, have_sessions, seen_dict[ND], seen_stream[NLANES][NSTREAMS];
+	bool have_shapes[NLANES];
 };
 
 /* A table block's content (load_block), or a copy of a pack member's, with
@@ -2495,6 +2652,20 @@ static int use_block(struct fl_segment *g, struct open_ctx *c, const struct lblk
 		g->lane[1].count = ones;
 		return 0;
 	}
+	if ((c->incompat & FL_INCOMPAT_SHAPES) &&
+	    (L->type == BLK_SHAPES || (L->type == BLK_SHAPES + LANE_TYPE_OFFSET && (c->incompat & FL_INCOMPAT_LANES)))) {
+		int l = L->type != BLK_SHAPES;
+		if (c->have_shapes[l])
+			return fl_set_error(e, -EBADMSG, L->doff, name, "duplicate block");
+		c->have_shapes[l] = true;
+		if (!g->lane[l].loaded || (g->columns & FL_COL_NONE))
+			return 0;
+		if ((r = load_lblk(c, L, &raw, &rawlen)))
+			return r;
+		r = parse_shapes(&g->lane[l], raw, rawlen, L->items, name, L->offset, e);
+		free(raw);
+		return r;
+	}
 	int di = -1, si = -1, li = 0;
 	for (int k = 0; k < ND; k++)
 		if (dict_type[k] == L->type)
@@ -2503,8 +2674,8 @@ static int use_block(struct fl_segment *g, struct open_ctx *c, const struct lblk
 		for (int k = 0; k < NSTREAMS; k++)
 			if (stream_type(k) + (uint32_t)l * LANE_TYPE_OFFSET == L->type)
 				si = k, li = l;
-	if (li && !(c->incompat & FL_INCOMPAT_LANES))
-		si = -1; /* not a lane-1 block in this segment: unknown */
+	if ((li && !(c->incompat & FL_INCOMPAT_LANES)) || (si == S_SHAPE && !(c->incompat & FL_INCOMPAT_SHAPES)))
+		si = -1; /* not a block of this segment's features: unknown */
 	if (di >= 0) {
 		if (c->seen_dict[di])
 			return fl_set_error(e, -EBADMSG, L->doff, name, "duplicate block");
@@ -2790,14 +2961,27 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 	if (!r && g->lane[1].count > g->info.event_count)
 		r = fl_set_error(&e, -EBADMSG, toff, "lanes", "more lane-1 events than events");
 	g->lane[0].count = g->info.event_count - (r ? 0 : g->lane[1].count);
+	/* SHAPES: each lane codes its events one way (FORMAT.md 5.8) */
+	for (int l = 0; l < NLANES && !r && (incompat & FL_INCOMPAT_SHAPES); l++)
+		if (oc.seen_stream[l][S_KIND] || oc.seen_stream[l][S_PID] || oc.seen_stream[l][S_CTXMASK] ||
+		    oc.seen_stream[l][S_EVMASK])
+			r = fl_set_error(&e, -EBADMSG, toff, lane_stream_name(l, S_SHAPE),
+					 "both shapes and the streams they replace");
 	for (int l = 0; l < NLANES && !r && !(g->columns & FL_COL_NONE); l++) {
 		struct rlane *L = &g->lane[l];
 		if (!L->loaded || !L->count)
 			continue;
-		/* Every event takes at least one byte of the kind stream. */
-		if (L->count > (uint64_t)(L->s[S_KIND].end - L->s[S_KIND].p)) {
+		if ((incompat & FL_INCOMPAT_SHAPES) && (!L->shapes || !L->s[S_SHAPE].raw)) {
+			r = fl_set_error(&e, -EBADMSG, toff, L->shapes ? lane_stream_name(l, S_SHAPE)
+								       : type_name(BLK_SHAPES + (uint32_t)l * LANE_TYPE_OFFSET),
+					 "missing for %llu events", (unsigned long long)L->count);
+			break;
+		}
+		/* Every event takes at least one byte of the kind (or shape) stream. */
+		int ks = L->shapes ? S_SHAPE : S_KIND;
+		if (L->count > (uint64_t)(L->s[ks].end - L->s[ks].p)) {
 			r = fl_set_error(&e, -EBADMSG, offsetof(struct fl_seg_header, event_count), "header",
-					 "event count exceeds the %s stream", lane_stream_name(l, S_KIND));
+					 "event count exceeds the %s stream", lane_stream_name(l, ks));
 			break;
 		}
 		/* ts: [varint unit], width byte, then width planes of count bytes */
@@ -3164,10 +3348,22 @@ static int next_in_lane(struct fl_segment *g, struct rlane *L, struct fr_event *
 	struct model *m = &L->m;
 	uint64_t x = 0, kind = 0;
 	int r;
-	if ((r = get32(g, L, S_KIND, &kind)))
+	/* SHAPES: kind, pid code and both masks from the lane's table
+	 * (checked when it was parsed), else from their four streams */
+	const struct shape *sh = NULL;
+	if (L->shapes) {
+		if ((r = get(g, L, S_SHAPE, &x)))
+			return r;
+		if (x >= L->nshapes)
+			return stream_err(g, L, S_SHAPE, "shape index out of range");
+		sh = &L->shapes[x];
+		kind = sh->kind;
+	} else if ((r = get32(g, L, S_KIND, &kind))) {
 		return r;
+	}
 	if (lane_of((uint32_t)kind) != (L != g->lane) && g->lanesel)
-		return stream_err(g, L, S_KIND, "kind in the wrong lane");
+		return stream_err(g, L, sh ? S_SHAPE : S_KIND, "kind in the wrong lane");
+	x = 0;
 	if (L->ts_runs0)
 		x = ts_runs_delta(L);
 	else
@@ -3175,13 +3371,15 @@ static int next_in_lane(struct fl_segment *g, struct rlane *L, struct fr_event *
 			x |= (uint64_t)L->ts_planes[b * L->count + L->done] << (8 * b);
 	L->prev_tick += fl_unzz64(x);
 	uint64_t ts = L->prev_tick * L->ts_unit;
-	if ((r = get(g, L, S_PID, &x)))
+	if (sh)
+		x = sh->code;
+	else if ((r = get(g, L, S_PID, &x)))
 		return r;
 	int hit = -1;
 	uint32_t pid;
 	if (x < MTF_N) {
 		if (x >= m->mtf_len)
-			return stream_err(g, L, S_PID, "pid index out of range");
+			return stream_err(g, L, sh ? S_SHAPE : S_PID, "pid index out of range");
 		hit = (int)x;
 		pid = m->mtf[x];
 	} else if (x == MTF_N) {
@@ -3195,9 +3393,11 @@ static int next_in_lane(struct fl_segment *g, struct rlane *L, struct fr_event *
 	struct ctxstate *st = model_state(m, pid, hit, &st_idx);
 	if (!st)
 		return fl_set_error(&g->err, -ENOMEM, 0, "pid", "out of memory");
-	if ((r = get(g, L, S_CTXMASK, &x)))
+	if (sh)
+		x = sh->cm;
+	else if ((r = get(g, L, S_CTXMASK, &x)))
 		return r;
-	if (x >> NCTX)
+	else if (x >> NCTX)
 		return stream_err(g, L, S_CTXMASK, "unknown context bits");
 	for (uint64_t cm = x; cm; cm &= cm - 1) {
 		int f = __builtin_ctzll(cm);
@@ -3206,9 +3406,11 @@ static int next_in_lane(struct fl_segment *g, struct rlane *L, struct fr_event *
 		    (r = get_value(g, L, s, &ctx_fields[f], st->v[f], pid, ts, &st->v[f])))
 			return r;
 	}
-	if ((r = get(g, L, S_EVMASK, &x)))
+	if (sh)
+		x = sh->em;
+	else if ((r = get(g, L, S_EVMASK, &x)))
 		return r;
-	if (x >> NEV)
+	else if (x >> NEV)
 		return stream_err(g, L, S_EVMASK, "unknown field bits");
 	unsigned slot = kslot((uint32_t)kind);
 	struct evstate *ks = &m->ks[slot];
@@ -3414,6 +3616,9 @@ static int scan_lane(struct fl_segment *g, int l, const uint32_t *want, size_t n
 	const uint8_t *k = sk->raw, *kend = sk->end, *em = se->raw, *emend = se->end;
 	const uint8_t *pp[2] = {sp[0]->raw, sp[1]->raw}, *pend[2] = {sp[0]->end, sp[1]->end};
 	const uint8_t *pc = spid->raw, *pcend = spid->end, *pn = snew->raw, *pnend = snew->end;
+	const struct rstream *ssh = &L->s[S_SHAPE]; /* SHAPES: instead of kind, ev-mask and pid */
+	const uint8_t *shp = ssh->raw, *shend = ssh->end;
+	const struct shape *shapes = L->shapes;
 	const bool newref = g->info.incompat_flags & FL_INCOMPAT_NEWREF;
 	const bool succ = g->info.incompat_flags & FL_INCOMPAT_SUCC_PATHS;
 	const uint64_t ndict = g->d[D_PATH].n;
@@ -3427,21 +3632,35 @@ static int scan_lane(struct fl_segment *g, int l, const uint32_t *want, size_t n
 	if (succ && !(tbl = calloc(ndict + 1, sizeof(uint32_t))))
 		return -ENOMEM;
 	for (uint64_t i = 0; i < L->count; i++) {
-		uint64_t kind, m;
-		if (lane_varint(&k, kend, &kind) || kind > UINT32_MAX) {
+		uint64_t kind, m, code = 0;
+		if (shapes) {
+			uint64_t x;
+			bool exhausted = shp >= shend;
+			int bad = lane_varint(&shp, shend, &x);
+			if (bad || x >= L->nshapes) {
+				r = fl_set_error(&g->err, -EBADMSG, ssh->off, lane_stream_name(l, S_SHAPE),
+						 "%s at event %llu",
+						 !bad ? "shape index out of range" : exhausted ? "stream exhausted" : "bad varint",
+						 (unsigned long long)i);
+				goto out;
+			}
+			kind = shapes[x].kind;
+			m = shapes[x].em;
+			code = shapes[x].code;
+		} else if (lane_varint(&k, kend, &kind) || kind > UINT32_MAX) {
 			r = fl_set_error(&g->err, -EBADMSG, sk->off, lane_stream_name(l, S_KIND),
 					 "bad kind at event %llu", (unsigned long long)i);
 			goto out;
 		}
-		if (lane_varint(&em, emend, &m) || (m >> NEV)) {
+		if (!shapes && (lane_varint(&em, emend, &m) || (m >> NEV))) {
 			r = fl_set_error(&g->err, -EBADMSG, se->off, lane_stream_name(l, S_EVMASK),
 					 "bad field mask at event %llu", (unsigned long long)i);
 			goto out;
 		}
 		uint32_t *R = NULL;
 		if (succ) {
-			uint64_t c, x = 0;
-			const char *bad = lane_varint(&pc, pcend, &c) ? "bad varint"
+			uint64_t c = code, x = 0;
+			const char *bad = !shapes && lane_varint(&pc, pcend, &c) ? "bad varint"
 					  : c < MTF_N && c >= pids.len ? "pid index out of range"
 					  : c > MTF_N ? "bad pid code" : NULL;
 			if (!bad && c == MTF_N && (lane_varint(&pn, pnend, &x) || x > UINT32_MAX)) {
@@ -3450,8 +3669,9 @@ static int scan_lane(struct fl_segment *g, int l, const uint32_t *want, size_t n
 				goto out;
 			}
 			if (bad) {
-				r = fl_set_error(&g->err, -EBADMSG, spid->off, lane_stream_name(l, S_PID),
-						 "%s at event %llu", bad, (unsigned long long)i);
+				r = fl_set_error(&g->err, -EBADMSG, shapes ? ssh->off : spid->off,
+						 lane_stream_name(l, shapes ? S_SHAPE : S_PID), "%s at event %llu", bad,
+						 (unsigned long long)i);
 				goto out;
 			}
 			if (!(R = scan_pid(&pids, c, (uint32_t)x))) {
@@ -3685,9 +3905,14 @@ const char *fl_segment_sole_host(const struct fl_segment *g)
 			continue;
 		/* the first event sets the host (every pid's state starts from
 		 * the previous event's context, the first from all zeros) */
-		const uint8_t *p = L->s[S_CTXMASK].raw;
+		const uint8_t *p = L->s[L->shapes ? S_SHAPE : S_CTXMASK].raw;
 		uint64_t x;
-		if (fl_get_varint(&p, L->s[S_CTXMASK].end, &x) || !((x >> CTXF_HOST) & 1))
+		if (fl_get_varint(&p, L->s[L->shapes ? S_SHAPE : S_CTXMASK].end, &x) ||
+		    (L->shapes && x >= L->nshapes))
+			return NULL;
+		if (L->shapes)
+			x = L->shapes[x].cm;
+		if (!((x >> CTXF_HOST) & 1))
 			return NULL;
 		/* and no event sets it to NULL (reference 0 in both codings) */
 		const struct rstream *h = &L->s[S_CTX0 + CTXF_HOST];

@@ -77,6 +77,10 @@ struct fl_writer_opts {
 /* Code the path stream as writers before SUCC_PATHS did (FORMAT.md 5.3,
  * without the predicted-successor code of 5.4.2; tests and measurements). */
 #define FL_WRITER_NO_SUCC_PATHS 0x40u
+/* Write each event's kind, pid code, ctx-mask and ev-mask in their four
+ * streams, as writers before SHAPES did (FORMAT.md 5.8; tests and
+ * measurements). */
+#define FL_WRITER_NO_SHAPES 0x80u
 #define FL_PACK_MAX_DEFAULT 4096u
 /* zstd level 9: the recorder encodes segments in its recording loop, and
  * level 19 costs ten times the CPU (0.36M against 3.85M events/s on the

@@ -58,7 +58,8 @@ kinds = {}
 for e in evs:
     kinds[e["event"]] = kinds.get(e["event"], 0) + 1
 t.eq(st["kinds"], kinds, "stats: counts per kind")
-t.ok({"header", "summary", "kind", "ts", "pid", "paths"} <= set(st["streams"])
+# kind, pid code and the masks go in the shape stream (docs/FORMAT.md 5.8)
+t.ok({"header", "summary", "shape", "shapes", "ts", "paths"} <= set(st["streams"])
      and sum(v["bytes"] for v in st["streams"].values()) == st["bytes"],
      "stats: the size of each stream, adding up to the log's bytes", st["streams"])
 r = run([FLIGHTREC, "stats", store])

@@ -448,7 +448,7 @@ static void test_pack_blocks(void)
 		packs += !strcmp(bs[i].name, "pack");
 		summary += !strcmp(bs[i].name, "summary");
 		paths += !strcmp(bs[i].name, "paths");
-		kind += !strcmp(bs[i].name, "kind");
+		kind += !strcmp(bs[i].name, "shape"); /* with SHAPES, instead of kind */
 		members += after_pack && bs[i].raw < FL_PACK_MAX_DEFAULT;
 		after_pack |= !strcmp(bs[i].name, "pack");
 	}

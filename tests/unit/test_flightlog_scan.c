@@ -377,7 +377,7 @@ static void test_pack_sizes(void)
 		size_t nb;
 		const struct fl_block_stat *b = fl_segment_blocks(s, &nb);
 		for (size_t i = 0; i < nb; i++) {
-			named[with] |= !strcmp(b[i].name, "kind");
+			named[with] |= !strcmp(b[i].name, "shape");
 			total[with] += b[i].stored;
 		}
 		fl_segment_free(s);
