@@ -78,7 +78,7 @@ fi
 # The benchmarks' quick modes, to keep them working (their numbers are not
 # checked here: they live in docs/BENCHMARKS.md).
 step "benchmarks (--quick)"
-for b in overhead corpus query_bench; do
+for b in overhead corpus steady query_bench; do
 	if bench/$b --quick > "$logs/bench-$b.txt" 2>&1; then
 		echo "ok - bench/$b --quick runs end to end" | tee "$logs/bench-$b.log"
 	else
