@@ -704,6 +704,34 @@ static inline void *gen_encode(const struct gen *g, size_t *len)
 }
 
 /* Whether kind is one of the change lane's (FL_CHANGE_KINDS). */
+/* Decodes `skip` events of segment buf, rewinds, then decodes it all
+ * again against g's events: how many matched in order, or -1 when the
+ * second pass did not end cleanly right after them. */
+static inline long gen_rewind_decode(const void *buf, size_t len, const struct gen *g, int skip)
+{
+	struct fl_segment *s;
+	struct fr_event ev;
+	int r = -1;
+	size_t n = 0;
+	if (!buf || fl_segment_open(buf, len, &s, NULL))
+		return -1;
+	for (int k = 0; k < skip && fl_segment_next(s, &ev) == 1; k++)
+		;
+	fl_segment_rewind(s);
+	while (n < g->n && (r = fl_segment_next(s, &ev)) == 1 && !fr_event_compare(&g->ev[n], &ev))
+		n++;
+	if (n == g->n)
+		r = fl_segment_next(s, &ev);
+	fl_segment_free(s);
+	return r == 0 ? (long)n : -1;
+}
+
+/* Two event strings are the same: both NULL, or equal. */
+static inline bool gen_same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
 static inline bool gen_is_change(uint32_t kind)
 {
 	return kind < 64 && ((FL_CHANGE_KINDS >> kind) & 1);

@@ -46,6 +46,12 @@ static inline uint64_t seg_raw_size(const uint8_t *b, uint32_t type)
 	return seg_block(b, type, &n, &entry) ? fl_le64_get(b + entry + 24) : 0;
 }
 
+/* The header's incompatible feature flags (FORMAT.md 2.1, offset 20). */
+static inline uint32_t seg_incompat(const void *b)
+{
+	return fl_le32_get((const uint8_t *)b + 20);
+}
+
 /* The header's CRC after a change to the header. */
 static inline void seg_fix_header_crc(uint8_t *b)
 {

@@ -39,11 +39,6 @@ static int check_decode(const void *buf, size_t len, const struct gen *g, uint32
 	return gen_check_decode(buf, len, g, cols, rflags, ports_cmp, why, whylen);
 }
 
-static uint32_t incompat_of(const void *buf)
-{
-	return fl_le32_get((const uint8_t *)buf + 20);
-}
-
 /* Loopback streams of every size (inside the pack and as blocks of their
  * own), every writer layout and level, with and without the flag. */
 /* Whether the writer codes a port through the table for g's events: a
@@ -94,7 +89,7 @@ static void test_round_trips(void)
 					bad = (snprintf(why, sizeof(why), "encode"), 1);
 				else
 					bad = check_decode(buf, len, &g, FL_COL_ALL, 0, why, sizeof(why));
-				if (buf && !!(incompat_of(buf) & 0x40) != (!(lay[l].flags & FL_WRITER_NO_LOCAL_PEERS) &&
+				if (buf && !!(seg_incompat(buf) & 0x40) != (!(lay[l].flags & FL_WRITER_NO_LOCAL_PEERS) &&
 									  has_coded_peer(&g)))
 					flag_ok = 0;
 				free(buf);
@@ -163,19 +158,8 @@ static void test_columns(void)
 		   why);
 	}
 	/* a rewind replays the table from empty */
-	struct fl_segment *s;
-	struct fr_event ev;
-	int r = -1;
-	size_t n = 0;
-	if (buf && !fl_segment_open(buf, len, &s, NULL)) {
-		for (int k = 0; k < 100 && fl_segment_next(s, &ev) == 1; k++)
-			;
-		fl_segment_rewind(s);
-		while ((r = fl_segment_next(s, &ev)) == 1 && !fr_event_compare(&g.ev[n], &ev))
-			n++;
-		fl_segment_free(s);
-	}
-	ok(r == 0 && n == g.n, "after a rewind mid-way the whole segment decodes again (%zu events)", n);
+	long n = gen_rewind_decode(buf, len, &g, 100);
+	ok(n >= 0 && (size_t)n == g.n, "after a rewind mid-way the whole segment decodes again (%ld events)", n);
 	free(buf);
 	gen_free(&g);
 }
@@ -288,7 +272,7 @@ static void test_old_segment(void)
 	struct gen g = {.rng = 11};
 	gen_loopback(&g, 600);
 	char why[256] = "";
-	ok(fx && !(incompat_of(fx) & 0x40) && (incompat_of(fx) & 0x1), "the fixture has DELTA_PORTS, not LOCAL_PEERS");
+	ok(fx && !(seg_incompat(fx) & 0x40) && (seg_incompat(fx) & 0x1), "the fixture has DELTA_PORTS, not LOCAL_PEERS");
 	ok(fx && !check_decode(fx, len, &g, FL_COL_ALL, 0, why, sizeof(why)),
 	   "a segment written before LOCAL_PEERS decodes to exactly its events %s", why);
 	ok(fx && !check_decode(fx, len, &g, FL_COL_DETAIL, FL_READ_FAST, why, sizeof(why)),

@@ -38,16 +38,6 @@ static void *encode_opts(const struct gen *g, uint32_t flags, int level, uint32_
 	return gen_encode_opts(g, &o, len);
 }
 
-static uint32_t incompat_of(const void *buf)
-{
-	return fl_le32_get((const uint8_t *)buf + 20);
-}
-
-static bool same_str(const char *a, const char *b)
-{
-	return a == b || (a && b && !strcmp(a, b));
-}
-
 static void lane_counts(const struct gen *g, size_t cnt[2])
 {
 	cnt[0] = cnt[1] = 0;
@@ -386,11 +376,11 @@ static int scan_vs_events(const struct scan *sc, const struct gen *g, bool chang
 		const struct fr_event *e = &g->ev[i];
 		if (changes && !gen_is_change(e->kind))
 			continue;
-		bool hit = all ? e->path || e->path2 : same_str(e->path, p) || same_str(e->path2, p);
+		bool hit = all ? e->path || e->path2 : gen_same_str(e->path, p) || gen_same_str(e->path2, p);
 		if (hit) {
 			if (k >= sc->n || sc->h[k].ordinal != ord || sc->h[k].kind != e->kind ||
-			    sc->h[k].ts_ns != e->ts_ns || !same_str(sc->h[k].path, e->path) ||
-			    !same_str(sc->h[k].path2, e->path2))
+			    sc->h[k].ts_ns != e->ts_ns || !gen_same_str(sc->h[k].path, e->path) ||
+			    !gen_same_str(sc->h[k].path2, e->path2))
 				return snprintf(why, wl, "event %zu is not hit %zu of %zu", i, k, sc->n), 1;
 			k++;
 		}
@@ -409,10 +399,10 @@ static int same_scans(const struct scan *a, const struct scan *b, char *why, siz
 		return snprintf(why, wl, "%zu and %zu hits", a->n, b->n), 1;
 	for (size_t k = 0; k < a->n; k++)
 		if (a->h[k].ordinal != b->h[k].ordinal || a->h[k].ts_ns != b->h[k].ts_ns ||
-		    a->h[k].kind != b->h[k].kind || !same_str(a->h[k].path, b->h[k].path) ||
-		    !same_str(a->h[k].path2, b->h[k].path2))
+		    a->h[k].kind != b->h[k].kind || !gen_same_str(a->h[k].path, b->h[k].path) ||
+		    !gen_same_str(a->h[k].path2, b->h[k].path2))
 			return snprintf(why, wl, "hit %zu differs", k), 1;
-	if (!same_str(a->host, b->host))
+	if (!gen_same_str(a->host, b->host))
 		return snprintf(why, wl, "sole hosts '%s' and '%s'", a->host ? a->host : "(null)",
 				b->host ? b->host : "(null)"),
 		       1;
@@ -474,7 +464,7 @@ static void test_example(void)
 	size_t len = 0, olen = 0, n;
 	uint8_t *b = encode_opts(&g, RAWU, 0, 0, &len);
 	uint8_t *ob = encode_opts(&g, RAWU | FL_WRITER_NO_SHAPES, 0, 0, &olen);
-	ok(b && (incompat_of(b) & SHAPES_FLAG), "the example's segment has SHAPES (incompat 0x%x)", b ? incompat_of(b) : 0);
+	ok(b && (seg_incompat(b) & SHAPES_FLAG), "the example's segment has SHAPES (incompat 0x%x)", b ? seg_incompat(b) : 0);
 	ok(block_is(b, T_SHAPES, ex_shapes, sizeof(ex_shapes)) && block_items(b, T_SHAPES) == 2,
 	   "shapes = 06 10 80 08 02 06 00 00 02, items 2, as FORMAT.md 5.8 says (items %u)",
 	   b ? block_items(b, T_SHAPES) : 0);
@@ -491,7 +481,7 @@ static void test_example(void)
 	ok(b && !gen_check_decode(b, len, &g, FL_COL_ALL, 0, NULL, why, sizeof(why)), "the example decodes %s", why);
 	/* the same events with FL_WRITER_NO_SHAPES: the four streams, no flag */
 	static const uint8_t kinds[] = {6, 6, 6}, pids[] = {0x10, 0, 0}, cm[] = {0x80, 0x08, 0, 0}, em[] = {2, 2, 2};
-	ok(ob && !(incompat_of(ob) & SHAPES_FLAG) && block_is(ob, T_KIND, kinds, 3) && block_is(ob, T_PID, pids, 3) &&
+	ok(ob && !(seg_incompat(ob) & SHAPES_FLAG) && block_is(ob, T_KIND, kinds, 3) && block_is(ob, T_PID, pids, 3) &&
 		   block_is(ob, T_CTXMASK, cm, 4) && block_is(ob, T_EVMASK, em, 3) && !seg_block(ob, T_SHAPE, &n, NULL) &&
 		   !seg_block(ob, T_SHAPES, &n, NULL),
 	   "with FL_WRITER_NO_SHAPES: no flag, kind 06 06 06, pid 10 00 00, ctx-mask 80 08 00 00, ev-mask 02 02 02");
@@ -597,9 +587,9 @@ static void test_round_trips(void)
 						bad = (snprintf(why, sizeof(why), "%s, %s: encode failed", lay, sh), 1);
 					else if (gen_check_decode(b, len, &g, FL_COL_ALL, 0, NULL, why, sizeof(why)))
 						bad = 1;
-					else if (ns_ && (incompat_of(b) & SHAPES_FLAG))
+					else if (ns_ && (seg_incompat(b) & SHAPES_FLAG))
 						bad = (snprintf(why, sizeof(why), "flag set with FL_WRITER_NO_SHAPES"), 1);
-					else if (!ns_ && g.n && !(incompat_of(b) & SHAPES_FLAG))
+					else if (!ns_ && g.n && !(seg_incompat(b) & SHAPES_FLAG))
 						bad = (snprintf(why, sizeof(why), "flag clear by default"), 1);
 					else if (check_names(b, len, &g, !ns_, why, sizeof(why)))
 						bad = 1;
@@ -634,7 +624,7 @@ static void test_columns(void)
 	w_mixed(&g);
 	size_t len = 0, olen = 0;
 	void *b = encode_opts(&g, 0, 0, 0, &len), *ob = encode_opts(&g, FL_WRITER_NO_SHAPES, 0, 0, &olen);
-	ok(b && ob && (incompat_of(b) & SHAPES_FLAG) && !(incompat_of(ob) & SHAPES_FLAG),
+	ok(b && ob && (seg_incompat(b) & SHAPES_FLAG) && !(seg_incompat(ob) & SHAPES_FLAG),
 	   "a mixed segment, shaped and not");
 	static const struct {
 		uint32_t cols, flags;
@@ -659,23 +649,14 @@ static void test_columns(void)
 		   sub[i].cols, sub[i].flags, why, why2, why3);
 	}
 	/* a rewind mid-way, in both lanes */
+	long n = gen_rewind_decode(b, len, &g, 1700);
+	ok(n >= 0 && (size_t)n == g.n, "after a rewind mid-way the shaped segment decodes again from the start (%ld of %zu)",
+	   n, g.n);
+	/* summary-only opens load no shape block */
+	struct fl_read_opts none = {.columns = FL_COL_NONE, .flags = FL_READ_FAST};
 	struct fl_segment *s;
 	struct fr_event ev;
 	int r = -1;
-	size_t n = 0;
-	if (b && !fl_segment_open(b, len, &s, NULL)) {
-		for (int k = 0; k < 1700 && fl_segment_next(s, &ev) == 1; k++)
-			;
-		fl_segment_rewind(s);
-		while ((r = fl_segment_next(s, &ev)) == 1 && !fr_event_compare(&g.ev[n], &ev))
-			n++;
-		fl_segment_free(s);
-	}
-	ok(r == 0 && n == g.n, "after a rewind mid-way the shaped segment decodes again from the start (%zu of %zu)", n,
-	   g.n);
-	/* summary-only opens load no shape block */
-	struct fl_read_opts none = {.columns = FL_COL_NONE, .flags = FL_READ_FAST};
-	r = -1;
 	if (b && !fl_segment_open_ex(b, len, &none, &s, NULL)) {
 		r = fl_segment_next(s, &ev);
 		if (fl_segment_info(s)->event_count != g.n)
@@ -735,7 +716,7 @@ static void test_old_bytes(void)
 	struct gen g = {.rng = 12};
 	gen_build_jobs(&g, 600, 2);
 	void *ob = encode_opts(&g, FL_WRITER_NO_SHAPES | FL_WRITER_NO_SUCC_PATHS, 0, 0, &olen);
-	ok(fx && ob && !(incompat_of(fx) & SHAPES_FLAG) && olen == len && !memcmp(ob, fx, len),
+	ok(fx && ob && !(seg_incompat(fx) & SHAPES_FLAG) && olen == len && !memcmp(ob, fx, len),
 	   "FL_WRITER_NO_SHAPES | FL_WRITER_NO_SUCC_PATHS writes the fixture's bytes (%zu, %zu)", olen, len);
 	char why[256] = "";
 	ok(fx && !gen_check_decode(fx, len, &g, FL_COL_ALL, 0, NULL, why, sizeof(why)),
@@ -780,14 +761,14 @@ static void test_scans(void)
 		int bad = !b || !ob;
 		if (bad)
 			snprintf(why, sizeof(why), "encode failed");
-		else if (!(incompat_of(b) & SHAPES_FLAG))
+		else if (!(seg_incompat(b) & SHAPES_FLAG))
 			bad = (snprintf(why, sizeof(why), "no SHAPES flag"), 1);
-		else if ((incompat_of(b) & SUCC_FLAG) != (incompat_of(ob) & SUCC_FLAG))
+		else if ((seg_incompat(b) & SUCC_FLAG) != (seg_incompat(ob) & SUCC_FLAG))
 			bad = (snprintf(why, sizeof(why), "SUCC_PATHS on one coding only"), 1);
 		/* the host every event has, if one */
 		const char *host = g.n ? g.ev[0].host : NULL;
 		for (size_t i = 0; i < g.n && host; i++)
-			if (!same_str(g.ev[i].host, host))
+			if (!gen_same_str(g.ev[i].host, host))
 				host = NULL;
 		for (size_t o = 0; o < sizeof(opens) / sizeof(opens[0]) && !bad; o++) {
 			bool changes = opens[o] & FL_COL_CHANGES;
@@ -804,7 +785,7 @@ static void test_scans(void)
 				if (same_scans(&sa, &sb, why, sizeof(why)) ||
 				    scan_vs_events(&sa, &g, changes, k == 0, p, why, sizeof(why)))
 					bad = 1;
-				else if ((opens[o] & FL_COL_SCAN) && !changes && !same_str(sa.host, host))
+				else if ((opens[o] & FL_COL_SCAN) && !changes && !gen_same_str(sa.host, host))
 					bad = (snprintf(why, sizeof(why), "sole host '%s', want '%s'",
 							sa.host ? sa.host : "(null)", host ? host : "(null)"),
 					       1);
@@ -821,14 +802,14 @@ static void test_scans(void)
 			if (fl_segment_open_ex(v ? ob : b, v ? olen : len, &ro, &s, NULL))
 				bad = (snprintf(why, sizeof(why), "FL_COL_NAMES open"), 1);
 			else {
-				if (!same_str(fl_segment_sole_host(s), host))
+				if (!gen_same_str(fl_segment_sole_host(s), host))
 					bad = (snprintf(why, sizeof(why), "FL_COL_NAMES sole host differs"), 1);
 				fl_segment_free(s);
 			}
 		}
 		ok(!bad, "%s: path scans (4 opens, every path and single paths) and the sole host ('%s') are the same "
 			 "from both codings and the events' (SUCC_PATHS %s) %s",
-		   cases[c].name, host ? host : "none", b && (incompat_of(b) & SUCC_FLAG) ? "set" : "clear", why);
+		   cases[c].name, host ? host : "none", b && (seg_incompat(b) & SUCC_FLAG) ? "set" : "clear", why);
 		free(b);
 		free(ob);
 		gen_free(&g);
@@ -1107,7 +1088,7 @@ static void test_corrupt(void)
 		uint8_t *b = NULL;
 		struct fl_error e[3];
 		int r[3] = {-1, -1, -1};
-		if (sh && n == 6 && sh[0] == 0 && sh[1] == 1 && (incompat_of(ss) & SUCC_FLAG)) {
+		if (sh && n == 6 && sh[0] == 0 && sh[1] == 1 && (seg_incompat(ss) & SUCC_FLAG)) {
 			uint8_t nb[6];
 			memcpy(nb, sh, 6);
 			nb[0] = 1;
@@ -1129,7 +1110,7 @@ static void test_corrupt(void)
 	if (seg) {
 		uint8_t *b = malloc(len);
 		memcpy(b, seg, len);
-		fl_le32_put(b + 20, incompat_of(seg) & ~SHAPES_FLAG);
+		fl_le32_put(b + 20, seg_incompat(seg) & ~SHAPES_FLAG);
 		seg_fix_header_crc(b);
 		struct fl_error e[3];
 		int r[3];
@@ -1146,7 +1127,7 @@ static void test_corrupt(void)
 		struct fl_error e;
 		int r = -1;
 		if (ob) {
-			fl_le32_put(ob + 20, incompat_of(ob) | SHAPES_FLAG);
+			fl_le32_put(ob + 20, seg_incompat(ob) | SHAPES_FLAG);
 			seg_fix_header_crc(ob);
 			r = gen_decode_all(ob, ol, &e);
 		}
@@ -1271,7 +1252,7 @@ static int write_seed(const char *dir, const char *name, const struct gen *g, ui
 		r = fl_writer_finish(w, prev, 3, &buf, &len);
 	fl_writer_free(w);
 	char why[256] = "";
-	int bad = r || !(incompat_of(buf) & SHAPES_FLAG) ||
+	int bad = r || !(seg_incompat(buf) & SHAPES_FLAG) ||
 		  gen_check_decode(buf, len, g, FL_COL_ALL, 0, NULL, why, sizeof(why));
 	char p[512];
 	snprintf(p, sizeof(p), "%s/%s", dir, name);

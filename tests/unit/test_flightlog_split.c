@@ -130,11 +130,6 @@ static void *encode_flags(const struct gen *g, uint32_t flags, size_t *len)
 	return gen_encode_opts(g, &o, len);
 }
 
-static uint32_t incompat(const void *seg)
-{
-	return fl_le32_get((const uint8_t *)seg + 20);
-}
-
 /* The table entry of the block of type `type` in seg (unpacked), or NULL. */
 static const uint8_t *block_desc(const uint8_t *seg, uint32_t type)
 {
@@ -155,7 +150,7 @@ static int round_trip(const struct gen *g, uint32_t flags, uint32_t *flags_out, 
 	if (!buf)
 		return snprintf(why, wl, "encode failed"), 1;
 	if (flags_out)
-		*flags_out = incompat(buf);
+		*flags_out = seg_incompat(buf);
 	struct fl_segment *s;
 	struct fl_error err;
 	int bad = 0, r;
@@ -247,7 +242,7 @@ static void test_example(void)
 	/* the default writer splits it too (8 entries: smaller is enough) */
 	seg = encode_flags(&g, FL_WRITER_RAW | FL_WRITER_NO_PACK, &len);
 	d = seg ? block_desc(seg, 18) : NULL;
-	ok(d && (incompat(seg) & SPLIT_FLAG) && fl_le64_get(d + 16) == sizeof(example_block),
+	ok(d && (seg_incompat(seg) & SPLIT_FLAG) && fl_le64_get(d + 16) == sizeof(example_block),
 	   "... and the default writer chooses it");
 	free(seg);
 	fl_bytes_free(&b);
@@ -266,7 +261,7 @@ static void spec_vs_writer(struct gen *g, uint32_t flags, const char *what)
 	struct fl_bytes b = {0};
 	spec_split(e, lens, n, &b);
 	const uint8_t *d = seg ? block_desc(seg, 18) : NULL;
-	ok(seg && (incompat(seg) & SPLIT_FLAG) && d && n > 5 && fl_le64_get(d + 16) == b.len &&
+	ok(seg && (seg_incompat(seg) & SPLIT_FLAG) && d && n > 5 && fl_le64_get(d + 16) == b.len &&
 		   !memcmp(seg + fl_le64_get(d + 8), b.p, b.len),
 	   "%s: the writer's split paths block (%zu entries, %zu bytes) is the spec's", what, n, b.len);
 	fl_bytes_free(&b);
@@ -347,7 +342,7 @@ static void test_edge_paths(void)
 	const char *none[] = {NULL, NULL};
 	gen_push_opens(&g, none, 2, want);
 	buf = encode_flags(&g, FL_WRITER_PATHS_SPLIT_ALWAYS, &len);
-	ok(buf && !(incompat(buf) & SPLIT_FLAG) && !check_paths_dict(buf, len, want, 0, false, why, sizeof(why)),
+	ok(buf && !(seg_incompat(buf) & SPLIT_FLAG) && !check_paths_dict(buf, len, want, 0, false, why, sizeof(why)),
 	   "no paths: no paths block, no PATHS_SPLIT flag %s", why);
 	free(buf);
 	gen_free(&g);
@@ -412,7 +407,7 @@ static void test_writer_choice(void)
 	size_t bound = ZSTD_compressBound(p.len);
 	void *z = malloc(bound);
 	size_t zl = ZSTD_compress(z, bound, p.p, p.len, FL_DEFAULT_LEVEL);
-	ok(seg && (incompat(seg) & SPLIT_FLAG) && !ZSTD_isError(zl) && paths_stored(seg) * 10 < zl * 7,
+	ok(seg && (seg_incompat(seg) & SPLIT_FLAG) && !ZSTD_isError(zl) && paths_stored(seg) * 10 < zl * 7,
 	   "writer's choice: a compiler's header probes (%zu paths) are split: %llu bytes against %zu plain "
 	   "(level %d)", n, (unsigned long long)(seg ? paths_stored(seg) : 0), zl, FL_DEFAULT_LEVEL);
 	free(z);
@@ -426,7 +421,7 @@ static void test_writer_choice(void)
 	const char *tiny[] = {"/usr/bin/gcc"};
 	gen_push_opens(&g, tiny, 1, want);
 	seg = encode_flags(&g, 0, &len);
-	ok(seg && !(incompat(seg) & SPLIT_FLAG), "... a one-path dictionary is not");
+	ok(seg && !(seg_incompat(seg) & SPLIT_FLAG), "... a one-path dictionary is not");
 	free(seg);
 	gen_free(&g);
 
@@ -440,15 +435,15 @@ static void test_writer_choice(void)
 		gen_push_opens(&g, &c, 1, want);
 	}
 	seg = encode_flags(&g, 0, &len);
-	ok(seg && (incompat(seg) & FRONT_FLAG) && !(incompat(seg) & SPLIT_FLAG),
+	ok(seg && (seg_incompat(seg) & FRONT_FLAG) && !(seg_incompat(seg) & SPLIT_FLAG),
 	   "... a tree walk is front coded, not split");
 	free(seg);
 	seg = encode_flags(&g, FL_WRITER_FRONT_ALWAYS | FL_WRITER_PATHS_SPLIT_ALWAYS, &len);
-	ok(seg && (incompat(seg) & FRONT_FLAG) && !(incompat(seg) & SPLIT_FLAG),
+	ok(seg && (seg_incompat(seg) & FRONT_FLAG) && !(seg_incompat(seg) & SPLIT_FLAG),
 	   "... FL_WRITER_FRONT_ALWAYS wins over FL_WRITER_PATHS_SPLIT_ALWAYS");
 	free(seg);
 	seg = encode_flags(&g, FL_WRITER_PATHS_SPLIT_ALWAYS, &len);
-	ok(seg && (incompat(seg) & SPLIT_FLAG) && !(incompat(seg) & FRONT_FLAG),
+	ok(seg && (seg_incompat(seg) & SPLIT_FLAG) && !(seg_incompat(seg) & FRONT_FLAG),
 	   "... FL_WRITER_PATHS_SPLIT_ALWAYS alone does not front code it");
 	free(seg);
 	gen_free(&g);
@@ -465,7 +460,7 @@ static void test_writer_choice(void)
 			gen_push_opens(&g, &c, 1, want);
 		}
 		seg = encode_flags(&g, 0, &len);
-		ok(seg && (!(incompat(seg) & SPLIT_FLAG)) == big,
+		ok(seg && (!(seg_incompat(seg) & SPLIT_FLAG)) == big,
 		   "... %d paths saving ~4 bytes each split: %s", m, big ? "not (1024 or more)" : "yes (under 1024)");
 		free(seg);
 		gen_free(&g);
@@ -560,7 +555,7 @@ static void test_corrupt(void)
 	/* both FRONT_CODED and PATHS_SPLIT */
 	uint8_t *b = malloc(len);
 	memcpy(b, seg, len);
-	fl_le32_put(b + 20, incompat(b) | FRONT_FLAG);
+	fl_le32_put(b + 20, seg_incompat(b) | FRONT_FLAG);
 	seg_fix_header_crc(b);
 	struct fl_error e;
 	int r = gen_decode_all(b, len, &e);

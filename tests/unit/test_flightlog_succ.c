@@ -30,22 +30,12 @@ static void *encode_opts(const struct gen *g, uint32_t flags, int level, size_t 
 	return gen_encode_opts(g, &o, len);
 }
 
-static uint32_t incompat_of(const void *buf)
-{
-	return fl_le32_get((const uint8_t *)buf + 20);
-}
-
-static bool same_str(const char *a, const char *b)
-{
-	return a == b || (a && b && !strcmp(a, b));
-}
-
 /* gen_check_decode's check of path and path2: equal with FL_COL_PATHS,
  * else NULL. */
 static int paths_cmp(const struct fr_event *e, const struct fr_event *ev, uint32_t cols)
 {
 	bool paths = (cols & FL_COL_PATHS) || !(cols & 0x1f);
-	return paths ? !same_str(ev->path, e->path) || !same_str(ev->path2, e->path2) : ev->path || ev->path2;
+	return paths ? !gen_same_str(ev->path, e->path) || !gen_same_str(ev->path2, e->path2) : ev->path || ev->path2;
 }
 
 static int check_decode(const void *buf, size_t len, const struct gen *g, uint32_t cols, uint32_t rflags,
@@ -83,7 +73,7 @@ static int check_scan(const void *buf, size_t len, const struct gen *g, uint32_t
 	}
 	for (size_t i = 0; i < g->n && !bad; i++) {
 		const struct fr_event *e = &g->ev[i];
-		if (!same_str(e->path, p) && !same_str(e->path2, p))
+		if (!gen_same_str(e->path, p) && !gen_same_str(e->path2, p))
 			continue;
 		if (k >= nh || h[k].ordinal != i || h[k].kind != e->kind || h[k].ts_ns != e->ts_ns)
 			bad = (snprintf(why, whylen, "%s: event %zu is not hit %zu of %zu", p, i, k, nh), 1);
@@ -276,9 +266,9 @@ static void test_exact_bytes(void)
 	static const uint8_t want_old[] = {1, 1, 3, 1, 4, 2, 3, 2};
 	const uint8_t *p = b ? seg_block(b, 64 + 1, &n, NULL) : NULL;
 	ok(p && n == sizeof(want) && !memcmp(p, want, n), "path stream bytes as FORMAT.md 5.4.2 says");
-	ok(b && (incompat_of(b) & SUCC_FLAG), "and the flag is set");
+	ok(b && (seg_incompat(b) & SUCC_FLAG), "and the flag is set");
 	p = ob ? seg_block(ob, 64 + 1, &n, NULL) : NULL;
-	ok(p && n == sizeof(want_old) && !memcmp(p, want_old, n) && !(incompat_of(ob) & SUCC_FLAG),
+	ok(p && n == sizeof(want_old) && !memcmp(p, want_old, n) && !(seg_incompat(ob) & SUCC_FLAG),
 	   "with FL_WRITER_NO_SUCC_PATHS: NEWREF's codes, flag clear");
 	char why[256] = "";
 	ok(b && !check_decode(b, len, &g, FL_COL_ALL, 0, why, sizeof(why)), "the example decodes %s", why);
@@ -401,7 +391,7 @@ static void test_old_segment(void)
 	struct gen g = {.rng = 12};
 	gen_build_jobs(&g, 600, 2);
 	char why[256] = "";
-	ok(fx && !(incompat_of(fx) & SUCC_FLAG) && (incompat_of(fx) & 0x8), "the fixture has NEWREF, not SUCC_PATHS");
+	ok(fx && !(seg_incompat(fx) & SUCC_FLAG) && (seg_incompat(fx) & 0x8), "the fixture has NEWREF, not SUCC_PATHS");
 	ok(fx && !check_decode(fx, len, &g, FL_COL_ALL, 0, why, sizeof(why)),
 	   "a segment written before SUCC_PATHS decodes to exactly its events %s", why);
 	ok(fx && !check_decode(fx, len, &g, FL_COL_PATHS, FL_READ_FAST, why, sizeof(why)),
@@ -411,7 +401,7 @@ static void test_old_segment(void)
 	ok(ob && fx && olen == len && !memcmp(ob, fx, len),
 	   "re-encoded with FL_WRITER_NO_SUCC_PATHS and FL_WRITER_NO_SHAPES: the same bytes (%zu, %zu)", olen, len);
 	void *nb = encode_opts(&g, 0, 0, &nlen);
-	ok(nb && nlen < len && (incompat_of(nb) & SUCC_FLAG) && !check_decode(nb, nlen, &g, FL_COL_ALL, 0, why, sizeof(why)),
+	ok(nb && nlen < len && (seg_incompat(nb) & SUCC_FLAG) && !check_decode(nb, nlen, &g, FL_COL_ALL, 0, why, sizeof(why)),
 	   "re-encoded with SUCC_PATHS: %zu bytes, %zu before %s", nlen, len, why);
 	free(ob);
 	free(nb);
@@ -451,7 +441,7 @@ static void test_round_trips(void)
 				else
 					bad = check_decode(buf, len, &g, FL_COL_ALL, 0, why, sizeof(why));
 				bool flag = writes_flag(&g);
-				if (buf && !!(incompat_of(buf) & SUCC_FLAG) != (!(lay[l].flags & FL_WRITER_NO_SUCC_PATHS) && flag))
+				if (buf && !!(seg_incompat(buf) & SUCC_FLAG) != (!(lay[l].flags & FL_WRITER_NO_SUCC_PATHS) && flag))
 					flag_ok = 0;
 				if (buf && !flag) {
 					size_t olen = 0;
@@ -459,7 +449,7 @@ static void test_round_trips(void)
 					same_ok &= ob && olen == len && !memcmp(ob, buf, len);
 					free(ob);
 				}
-				flagged += buf && (incompat_of(buf) & SUCC_FLAG);
+				flagged += buf && (seg_incompat(buf) & SUCC_FLAG);
 				runs++;
 				free(buf);
 				gen_free(&g);
@@ -502,7 +492,7 @@ static void test_mixed_property(void)
 			buf[nf] = encode_opts(&g, nf ? FL_WRITER_NO_SUCC_PATHS : 0, it % 5 == 0 ? 1 : 0, &len[nf]);
 			bad = !buf[nf] ? (snprintf(why, sizeof(why), "encode"), 1)
 				       : check_decode(buf[nf], len[nf], &g, FL_COL_ALL, 0, why, sizeof(why));
-			if (!bad && !nf && !!(incompat_of(buf[0]) & SUCC_FLAG) != flag)
+			if (!bad && !nf && !!(seg_incompat(buf[0]) & SUCC_FLAG) != flag)
 				bad = (snprintf(why, sizeof(why), "flag %s", flag ? "clear" : "set"), 1);
 			for (size_t k = 0; k < 4 && !bad && g.n; k++) {
 				const struct fr_event *e = &g.ev[gen_below(&g, g.n)];
@@ -537,7 +527,7 @@ static void test_columns(void)
 	gen_build_jobs(&g, 9000, 3);
 	size_t len = 0;
 	void *buf = encode_opts(&g, 0, 0, &len);
-	ok(buf && (incompat_of(buf) & SUCC_FLAG), "the segment has SUCC_PATHS");
+	ok(buf && (seg_incompat(buf) & SUCC_FLAG), "the segment has SUCC_PATHS");
 	static const struct {
 		uint32_t cols, flags;
 	} sub[] = {
@@ -621,9 +611,9 @@ static void test_writer_reuse(void)
 		r = fl_writer_finish(w, NULL, 2, &s2, &l2);
 	fl_writer_free(w);
 	char why[256] = "";
-	ok(!r && (incompat_of(s1) & SUCC_FLAG) && !check_decode(s1, l1, &a, FL_COL_ALL, 0, why, sizeof(why)),
+	ok(!r && (seg_incompat(s1) & SUCC_FLAG) && !check_decode(s1, l1, &a, FL_COL_ALL, 0, why, sizeof(why)),
 	   "first segment: a build, predicted %s", why);
-	ok(!r && !writes_flag(&b) && !(incompat_of(s2) & SUCC_FLAG) &&
+	ok(!r && !writes_flag(&b) && !(seg_incompat(s2) & SUCC_FLAG) &&
 		   !check_decode(s2, l2, &b, FL_COL_ALL, 0, why, sizeof(why)),
 	   "second segment from the same writer: new files only, flag clear, decodes %s", why);
 	free(s1);
@@ -653,7 +643,7 @@ static void test_threshold(void)
 		bool want = writes_flag_n(&g, &hits, &coded);
 		void *b = encode_opts(&g, 0, 0, &len), *ob = encode_opts(&g, FL_WRITER_NO_SUCC_PATHS, 0, &olen);
 		char why[256] = "";
-		bool flag = b && (incompat_of(b) & SUCC_FLAG);
+		bool flag = b && (seg_incompat(b) & SUCC_FLAG);
 		ok(b && ob && hits == 1 && coded == (size_t)(4 + k) && flag == (k <= 11) && flag == want &&
 			   (flag ? olen != len || memcmp(b, ob, len) : olen == len && !memcmp(b, ob, len)) &&
 			   !check_decode(b, len, &g, FL_COL_ALL, 0, why, sizeof(why)),

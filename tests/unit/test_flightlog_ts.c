@@ -70,7 +70,7 @@ static void test_exact_bytes(void)
 	uint8_t *b = encode_flags(&g, FL_WRITER_RAW | FL_WRITER_NO_PACK, &len);
 	const uint8_t *p = b ? seg_block(b, 33, &n, NULL) : NULL;
 	ok(p && n == sizeof(example_ts) && !memcmp(p, example_ts, n), "ts block bytes as FORMAT.md 5.1.1 says");
-	ok(b && (fl_le32_get(b + 20) & FL_INCOMPAT_TS_RUNS), "the segment has TS_RUNS");
+	ok(b && (seg_incompat(b) & FL_INCOMPAT_TS_RUNS), "the segment has TS_RUNS");
 	char why[256] = "";
 	ok(!same_events(b, len, &g, why, sizeof(why)), "and it decodes %s", why);
 	free(b);
@@ -391,7 +391,7 @@ static void test_mixed_lanes(void)
 	uint8_t *b = encode_flags(&g, FL_WRITER_RAW | FL_WRITER_NO_PACK, &len);
 	const uint8_t *t0 = b ? seg_block(b, 33, &n0, NULL) : NULL, *t1 = b ? seg_block(b, 33 + 128, &n1, NULL) : NULL;
 	/* after the unit (3 bytes: 1000000) and the base (6 bytes) */
-	ok(b && (fl_le32_get(b + 20) & FL_INCOMPAT_TS_RUNS) && t0 && t1 && n0 > 9 && n1 > 9 && t0[9] == 1 && t1[9] == 0,
+	ok(b && (seg_incompat(b) & FL_INCOMPAT_TS_RUNS) && t0 && t1 && n0 > 9 && n1 > 9 && t0[9] == 1 && t1[9] == 0,
 	   "mixed lanes: the opens' lane in runs, the changes' lane in planes");
 	char why[256] = "";
 	ok(!same_events(b, len, &g, why, sizeof(why)), "and they decode %s", why);
