@@ -1603,6 +1603,8 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 		}
 		/* SHAPES: the table, 4 varints an entry (FORMAT.md 5.8) */
 		const struct wshapes *t = &w->lane[l].sh;
+		if (!w->shapes || !w->lane[l].count)
+			continue;
 		int e = 0;
 		for (uint32_t i = 0; i < t->n && !e; i++)
 			e = fl_put_varint(&shapes[l], t->v[i].kind) || fl_put_varint(&shapes[l], t->v[i].code) ||
@@ -1611,11 +1613,9 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 			r = -ENOMEM;
 			goto out;
 		}
-		if (w->shapes && w->lane[l].count) {
-			blk[nb++] = (struct outblk){BLK_SHAPES + (uint32_t)l * LANE_TYPE_OFFSET, t->n, shapes[l].p,
-						    shapes[l].len, NULL, 0};
-			shapes_used = true;
-		}
+		blk[nb++] = (struct outblk){BLK_SHAPES + (uint32_t)l * LANE_TYPE_OFFSET, t->n, shapes[l].p,
+					    shapes[l].len, NULL, 0};
+		shapes_used = true;
 	}
 	if (w->count)
 		blk[nb++] = (struct outblk){BLK_LANES, 0, w->lanesel.p, (w->count + 7) / 8, NULL, 0};
