@@ -22,12 +22,12 @@
  *   corpus_codec prefix --events K SEG...
  *       bytes of the first K events re-encoded (same segmentation, cut
  *       after K, default level) and of all events re-encoded.
- *   corpus_codec speed [--seconds S] [--cpu N] SEG...
+ *   corpus_codec speed [--seconds S] [--cpu N] [--writer-flags F] SEG...
  *       decode (fl_segment_open + fl_segment_next over every segment, in
  *       memory) and encode (fl_writer_add + fl_writer_finish of the decoded
- *       events, same segmentation) at FL_DEFAULT_LEVEL (9), 3 and 19; each
- *       repeated until S seconds (default 1) have passed, pinned to CPU N
- *       (default: the last one).
+ *       events, same segmentation, writer flags F) at FL_DEFAULT_LEVEL (9),
+ *       3 and 19; each repeated until S seconds (default 1) have passed,
+ *       pinned to CPU N (default: the last one).
  * Exit status: 0 ok, 1 a segment failed to decode or re-encode, 2 usage.
  */
 #ifndef _GNU_SOURCE
@@ -169,7 +169,7 @@ static void type_name(uint32_t t, char *b, size_t n)
 				      [18] = "dict:paths", [19] = "dict:argvs", [20] = "dict:lines",
 				      [32] = "kind", [33] = "ts", [34] = "pid", [35] = "pid-new",
 				      [36] = "ctx-mask", [37] = "ev-mask", [38] = "lanes", [39] = "sessions",
-				      [40] = "shape", [41] = "shapes"};
+				      [40] = "shape", [41] = "shapes", [42] = "path-groups"};
 	if (t >= 128 + 32 && t < 128 + 90) {
 		char sub[32];
 		type_name(t - 128, sub, sizeof(sub));
@@ -341,12 +341,15 @@ static int cmd_speed(int argc, char **argv)
 {
 	double secs = 1.0;
 	long cpu = sysconf(_SC_NPROCESSORS_ONLN) - 1;
+	uint32_t wflags = 0;
 	int i = 0;
 	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
 		if (!strcmp(argv[i], "--seconds"))
 			secs = atof(argv[i + 1]);
 		else if (!strcmp(argv[i], "--cpu"))
 			cpu = atol(argv[i + 1]);
+		else if (!strcmp(argv[i], "--writer-flags"))
+			wflags = (uint32_t)strtoul(argv[i + 1], NULL, 0);
 		else
 			return 2;
 	}
@@ -394,7 +397,7 @@ static int cmd_speed(int argc, char **argv)
 	int levels[3] = {FL_DEFAULT_LEVEL, 3, 19};
 	for (int l = 0; l < 3; l++) {
 		struct fl_writer *w;
-		struct fl_writer_opts o = {.level = levels[l]};
+		struct fl_writer_opts o = {.flags = wflags, .level = levels[l]};
 		if (fl_writer_new(&o, &w))
 			die("%s%s", "fl_writer_new failed", "");
 		uint64_t enc = 0, out = 0;
@@ -441,6 +444,6 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: corpus_codec blocks [--reencode] [--writer-flags F] [--exclude-kinds K,..]\n"
 			"                           [--no-pack] SEG...\n"
 			"       corpus_codec prefix --events K SEG...\n"
-			"       corpus_codec speed [--seconds S] [--cpu N] SEG...\n");
+			"       corpus_codec speed [--seconds S] [--cpu N] [--writer-flags F] SEG...\n");
 	return 2;
 }

@@ -201,10 +201,13 @@ static inline uint64_t fl_le64_get(const uint8_t *p)
  * could use; the block shrinks by about 40%. */
 #define FL_INCOMPAT_PATHS_SPLIT 0x400u
 #define FL_INCOMPAT_SHAPES 0x800u /* kind, pid code and masks as shapes (FORMAT.md 5.8) */
+/* a lane's path stream may hold its values grouped by process, with a
+ * path-groups block of group sizes (FORMAT.md 5.4.3) */
+#define FL_INCOMPAT_GROUPED_PATHS 0x1000u
 #define FL_INCOMPAT_KNOWN (FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES | FL_INCOMPAT_NEWREF | \
 			   FL_INCOMPAT_PACKED | FL_INCOMPAT_TS_BASE | FL_INCOMPAT_LOCAL_PEERS | \
 			   FL_INCOMPAT_FRONT_CODED | FL_INCOMPAT_TS_RUNS | FL_INCOMPAT_SUCC_PATHS | \
-			   FL_INCOMPAT_PATHS_SPLIT | FL_INCOMPAT_SHAPES)
+			   FL_INCOMPAT_PATHS_SPLIT | FL_INCOMPAT_SHAPES | FL_INCOMPAT_GROUPED_PATHS)
 
 struct fl_seg_header {
 	uint8_t magic[8];          /* "FRLOGSEG" */

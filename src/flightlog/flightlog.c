@@ -105,6 +105,7 @@ static const struct field ev_fields[NEV] = {
 /* Streams: index -> block type and name. */
 enum { S_KIND, S_TS, S_PID, S_PIDNEW, S_CTXMASK, S_EVMASK, S_CTX0, S_EV0 = S_CTX0 + NCTX,
        S_SHAPE = S_EV0 + NEV, /* FL_INCOMPAT_SHAPES: instead of kind, pid, ctx-mask, ev-mask */
+       S_PGRP,                /* FL_INCOMPAT_GROUPED_PATHS: the path stream's group sizes */
        NSTREAMS };
 #define BLK_SUMMARY 1u
 #define BLK_PACK 2u
@@ -112,6 +113,7 @@ enum { S_KIND, S_TS, S_PID, S_PIDNEW, S_CTXMASK, S_EVMASK, S_CTX0, S_EV0 = S_CTX
 #define BLK_SESSIONS 39u
 #define BLK_SHAPE 40u  /* the S_SHAPE stream */
 #define BLK_SHAPES 41u /* a lane's table of shapes (FORMAT.md 5.8) */
+#define BLK_PGRP 42u   /* the S_PGRP stream (FORMAT.md 5.4.3) */
 /* Lanes (FL_INCOMPAT_LANES): events of the change kinds (modify .. unlisten:
  * what who-changed, what-changed, persistence and new-listeners read) are
  * coded in lane 1, every other event in lane 0. Each lane has its own
@@ -126,6 +128,8 @@ static uint32_t stream_type(int s)
 {
 	if (s == S_SHAPE)
 		return BLK_SHAPE;
+	if (s == S_PGRP)
+		return BLK_PGRP;
 	if (s < S_CTX0)
 		return 32u + (uint32_t)s;
 	if (s < S_EV0)
@@ -137,6 +141,8 @@ static const char *stream_name(int s)
 	static const char *const base[] = {"kind", "ts", "pid", "pid-new", "ctx-mask", "ev-mask"};
 	if (s == S_SHAPE)
 		return "shape";
+	if (s == S_PGRP)
+		return "path-groups";
 	if (s < S_CTX0)
 		return base[s];
 	if (s < S_EV0)
@@ -503,6 +509,9 @@ struct fl_writer {
 	bool ts_planes;    /* FL_WRITER_TS_PLANES */
 	bool succ_paths;  /* FL_INCOMPAT_SUCC_PATHS: not FL_WRITER_NO_SUCC_PATHS */
 	bool shapes;      /* FL_INCOMPAT_SHAPES: not FL_WRITER_NO_SHAPES */
+	/* FL_INCOMPAT_GROUPED_PATHS: 0 never (FL_WRITER_NO_GROUPED_PATHS),
+	 * 1 when smaller, 2 always (FL_WRITER_GROUPED_PATHS_ALWAYS) */
+	int grouping;
 	/* SUCC_PATHS: paths coded (non-NULL, differing from the kind
 	 * state) and those coded as their prediction; the flag pays when
 	 * enough were (succ_flag) */
@@ -531,6 +540,10 @@ struct fl_writer {
 		 * instructions on the corpus. */
 		struct fl_bytes predbits;
 		uint64_t npath;
+		/* GROUPED_PATHS: the context state (the pid) of each value in
+		 * the path stream, npst of them, to group them at the finish */
+		uint32_t *pst;
+		uint64_t npst, pst_cap;
 		/* SHAPES: the lane's shapes in first-appearance order, an
 		 * open-addressing index of them (entry + 1, 0 free) and the
 		 * last one used + 1, which most events repeat */
@@ -567,6 +580,9 @@ int fl_writer_new(const struct fl_writer_opts *opts, struct fl_writer **out)
 	w->ts_planes = opts && (opts->flags & FL_WRITER_TS_PLANES);
 	w->succ_paths = !(opts && (opts->flags & FL_WRITER_NO_SUCC_PATHS));
 	w->shapes = !(opts && (opts->flags & FL_WRITER_NO_SHAPES));
+	w->grouping = opts && (opts->flags & FL_WRITER_NO_GROUPED_PATHS)       ? 0
+		    : opts && (opts->flags & FL_WRITER_GROUPED_PATHS_ALWAYS) ? 2
+									      : 1;
 	w->pack_max = opts && opts->pack_max ? opts->pack_max : FL_PACK_MAX_DEFAULT;
 	if (w->level > ZSTD_maxCLevel())
 		w->level = ZSTD_maxCLevel();
@@ -597,6 +613,9 @@ static void writer_clear(struct fl_writer *w)
 		L->succ_cap = 0;
 		fl_bytes_free(&L->predbits);
 		L->npath = 0;
+		free(L->pst);
+		L->pst = NULL;
+		L->npst = L->pst_cap = 0;
 		free(L->sh.v);
 		free(L->sh.slot);
 		memset(&L->sh, 0, sizeof(L->sh));
@@ -791,6 +810,88 @@ static int succ_recode(const struct fl_bytes *b, const struct fl_bytes *predbits
 		if (fl_put_varint(out, pred ? 1 : x ? x + 1 : 0))
 			return -ENOMEM;
 	}
+	return 0;
+}
+
+/* GROUPED_PATHS (FORMAT.md 5.4.3): the n values of a lane's path stream b
+ * into *out grouped by process (st[j], the context state of value j, one
+ * of nst), processes in the order of their first value, and the size of
+ * each group into *sizes. Two passes over the varints: sizes and bytes
+ * per group, then each value copied to its group's next place. */
+static int group_paths(const struct fl_bytes *b, const uint32_t *st, uint64_t n, uint32_t nst,
+		       struct fl_bytes *out, struct fl_bytes *sizes)
+{
+	uint32_t *gid = malloc((nst ? nst : 1) * sizeof(uint32_t));
+	uint64_t *cnt = calloc(nst ? nst : 1, sizeof(uint64_t)), *at = calloc(nst ? nst : 1, sizeof(uint64_t));
+	uint32_t ng = 0;
+	int r = -ENOMEM;
+	if (!gid || !cnt || !at || fl_bytes_grow(out, b->len))
+		goto out;
+	memset(gid, 0xff, (nst ? nst : 1) * sizeof(uint32_t));
+	const uint8_t *p = b->p, *end = b->p + b->len;
+	uint64_t x;
+	for (uint64_t j = 0; j < n; j++) {
+		const uint8_t *q = p;
+		if (st[j] >= nst || fl_get_varint(&p, end, &x)) {
+			r = -EINVAL; /* the writer's own bookkeeping disagrees */
+			goto out;
+		}
+		if (gid[st[j]] == UINT32_MAX)
+			gid[st[j]] = ng++;
+		cnt[gid[st[j]]]++;
+		at[gid[st[j]]] += (uint64_t)(p - q);
+	}
+	if (p != end) {
+		r = -EINVAL;
+		goto out;
+	}
+	for (uint64_t g = 0, sum = 0; g < ng; g++) {
+		uint64_t len = at[g];
+		at[g] = sum;
+		sum += len;
+		if (fl_put_varint(sizes, cnt[g]))
+			goto out;
+	}
+	p = b->p;
+	for (uint64_t j = 0; j < n; j++) {
+		const uint8_t *q = p;
+		fl_get_varint(&p, end, &x); /* checked above */
+		memcpy(out->p + at[gid[st[j]]], q, (size_t)(p - q));
+		at[gid[st[j]]] += (uint64_t)(p - q);
+	}
+	out->len = b->len;
+	r = 0;
+out:
+	free(gid);
+	free(cnt);
+	free(at);
+	return r;
+}
+
+/* The bytes block (raw, raw_len) takes on disk (*out): compressed at the
+ * writer's level, or raw when that is not smaller (compress_block's rule).
+ * The compressed copy goes to *z (the caller frees it; NULL when stored
+ * raw) when z is not NULL. */
+static int stored_size(struct fl_writer *w, const uint8_t *raw, size_t raw_len, size_t *out, void **z)
+{
+	if (w->raw || !raw_len) {
+		*out = raw_len;
+		return 0;
+	}
+	size_t bound = ZSTD_compressBound(raw_len);
+	void *c = malloc(bound);
+	if (!c)
+		return -ENOMEM;
+	size_t n = ZSTD_compressCCtx(w->cctx, c, bound, raw, raw_len, w->level);
+	if (ZSTD_isError(n)) {
+		free(c);
+		return -EIO;
+	}
+	*out = n < raw_len ? n : raw_len;
+	if (z && n < raw_len)
+		*z = c;
+	else
+		free(c);
 	return 0;
 }
 
@@ -994,6 +1095,17 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 		r = -ENOMEM;
 		goto fail;
 	}
+	/* GROUPED_PATHS: room for this value's pid state (set at commit) */
+	if (w->grouping && path_put && L->npst == L->pst_cap) {
+		uint64_t nc = L->pst_cap ? L->pst_cap * 2 : 1024;
+		uint32_t *t = realloc(L->pst, nc * sizeof(uint32_t));
+		if (!t) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		L->pst = t;
+		L->pst_cap = nc;
+	}
 	/* the sessions block (FORMAT.md 3.1); nothing fails after this */
 	if (ev->ses != FR_ID_UNSET && ev->kind != FR_EV_LOST && ev->kind != FR_EV_SOCKET &&
 	    ev->kind != FR_EV_GAP &&
@@ -1036,6 +1148,8 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 			cur.path = (uint32_t)path;
 		}
 	}
+	if (w->grouping && path_put)
+		L->pst[L->npst++] = st_idx;
 	int hit = mi;
 	if (hit >= 0)
 		mtf_front(m, (unsigned)hit);
@@ -1422,7 +1536,7 @@ static int ts_runs(struct fl_bytes *ts, const uint64_t *z, uint64_t n, uint64_t 
  * would not be smaller (or the writer stores raw blocks). */
 static int compress_block(struct fl_writer *w, struct outblk *b)
 {
-	if (w->raw)
+	if (w->raw || b->z) /* b->z: compressed already (GROUPED_PATHS' trial) */
 		return 0;
 	size_t bound = ZSTD_compressBound(b->raw_len);
 	void *z = malloc(bound);
@@ -1491,6 +1605,9 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	bool shapes_used = false;
 	bool front_coded = false, paths_split = false, ts_runs_used = false;
 	struct fl_bytes recoded[NLANES] = {{0}}; /* path streams with SUCC_PATHS */
+	/* GROUPED_PATHS: each lane's path stream grouped, and the sizes */
+	struct fl_bytes grouped[NLANES] = {{0}}, groups[NLANES] = {{0}};
+	bool grouped_used = false;
 	uint64_t *tsz = NULL;
 	size_t nb = 0;
 	int r = build_summary(w, &summary, false);
@@ -1595,11 +1712,54 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 				goto out;
 			path = &recoded[l];
 		}
+		/* GROUPED_PATHS: grouped when that compresses smaller
+		 * (FORMAT.md 5.4.3). Not tried when grouping moves no value
+		 * (one process, or processes one after another: an unpack,
+		 * nginx's worker), which would only add the sizes. The
+		 * chosen layout's compressed path block is kept when it is
+		 * too large for the pack, which would compress it anew. */
+		const struct fl_bytes *sizes = &w->lane[l].s[S_PGRP]; /* empty */
+		void *pz = NULL;
+		size_t pz_len = 0;
+		if (w->grouping && path->len) {
+			const struct wlane *L = &w->lane[l];
+			void *gz = NULL;
+			size_t g = 0, gs = 0;
+			if ((r = group_paths(path, L->pst, L->npst, L->m.nst, &grouped[l], &groups[l])))
+				goto out;
+			bool moved = memcmp(grouped[l].p, path->p, path->len);
+			bool use = w->grouping == 2;
+			if (w->grouping == 1 && moved) {
+				if ((r = stored_size(w, path->p, path->len, &pz_len, &pz)) ||
+				    (r = stored_size(w, grouped[l].p, grouped[l].len, &g, &gz)) ||
+				    (r = stored_size(w, groups[l].p, groups[l].len, &gs, NULL))) {
+					free(pz);
+					free(gz);
+					goto out;
+				}
+				use = g + gs < pz_len;
+			}
+			if (use) {
+				free(pz);
+				pz = gz;
+				pz_len = g;
+				path = &grouped[l];
+				sizes = &groups[l];
+				grouped_used = true;
+			} else {
+				free(gz);
+			}
+			if (pz && path->len < w->pack_max) {
+				free(pz);
+				pz = NULL;
+			}
+		}
 		for (int s = 0; s < NSTREAMS; s++) {
-			const struct fl_bytes *b = s == S_EV0 + EVF_PATH ? path : &w->lane[l].s[s];
+			const struct fl_bytes *b = s == S_EV0 + EVF_PATH ? path : s == S_PGRP ? sizes : &w->lane[l].s[s];
+			bool z = s == S_EV0 + EVF_PATH && pz;
 			if (b->len)
 				blk[nb++] = (struct outblk){stream_type(s) + (uint32_t)l * LANE_TYPE_OFFSET, 0,
-							    b->p, b->len, NULL, 0};
+							    b->p, b->len, z ? pz : NULL, z ? pz_len : 0};
 		}
 		/* SHAPES: the table, 4 varints an entry (FORMAT.md 5.8) */
 		const struct wshapes *t = &w->lane[l].sh;
@@ -1667,7 +1827,8 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 				   (paths_split ? FL_INCOMPAT_PATHS_SPLIT : 0) |
 				   (ts_runs_used ? FL_INCOMPAT_TS_RUNS : 0) |
 				   (succ_flag(w) ? FL_INCOMPAT_SUCC_PATHS : 0) |
-				   (shapes_used ? FL_INCOMPAT_SHAPES : 0));
+				   (shapes_used ? FL_INCOMPAT_SHAPES : 0) |
+				   (grouped_used ? FL_INCOMPAT_GROUPED_PATHS : 0));
 	h.compat_flags = htole32(FL_COMPAT_SESSIONS);
 	h.seq = htole64(seq);
 	if (prev_hash)
@@ -1715,6 +1876,8 @@ out:
 	for (int l = 0; l < NLANES; l++) {
 		fl_bytes_free(&recoded[l]);
 		fl_bytes_free(&shapes[l]);
+		fl_bytes_free(&grouped[l]);
+		fl_bytes_free(&groups[l]);
 	}
 	return r;
 }
@@ -1786,6 +1949,17 @@ struct fl_segment {
 		 * streams */
 		struct shape *shapes;
 		uint32_t nshapes;
+		/* GROUPED_PATHS (FORMAT.md 5.4.3), when this lane's path
+		 * stream is grouped and decoded: per context state (pid) its
+		 * group's cursor (offset + 1 in the path stream, 0: no group
+		 * yet) and values left; where the next group starts; values
+		 * of started groups not read yet */
+		bool grouped;
+		struct pgrp {
+			uint32_t cur, left;
+		} *grp;
+		uint32_t ngrp;
+		uint64_t grp_next, grp_pending;
 	} lane[NLANES];
 	uint8_t *lanesel;             /* bit j: lane of event j; NULL: all lane 0 */
 	struct fl_session_first *sessions; /* the sessions block, parsed */
@@ -1875,6 +2049,9 @@ static void seg_reset_iter(struct fl_segment *g)
 		memset(L->ktmpl, 0, sizeof(L->ktmpl));
 		if (L->succ)
 			memset(L->succ, 0, L->nsucc * sizeof(uint32_t));
+		if (L->grp)
+			memset(L->grp, 0, L->ngrp * sizeof(*L->grp));
+		L->grp_next = L->grp_pending = 0;
 	}
 	g->done = 0;
 	g->seen_min = g->seen_max = 0;
@@ -1903,6 +2080,7 @@ void fl_segment_free(struct fl_segment *g)
 			free(g->lane[l].s[i].raw);
 		free(g->lane[l].succ);
 		free(g->lane[l].shapes);
+		free(g->lane[l].grp);
 	}
 	free(g->blocks);
 	free(g);
@@ -2532,14 +2710,16 @@ static bool want_dict(uint32_t cols, int d)
 		return cols & FL_COL_ARGV;
 	}
 }
-/* succ: the segment has SUCC_PATHS, whose path codes a scan decodes only
- * with each event's pid (FORMAT.md 5.4.2) */
+/* succ: the segment has SUCC_PATHS or GROUPED_PATHS, whose path values a
+ * scan finds only with each event's pid (FORMAT.md 5.4.2, 5.4.3) */
 static bool want_stream(uint32_t cols, bool succ, int s)
 {
 	if (cols & FL_COL_NONE)
 		return false;
 	if (s == S_SHAPE)
 		return true;
+	if (s == S_PGRP)
+		s = S_EV0 + EVF_PATH;
 	if ((cols & FL_COL_SCAN) && (s == S_KIND || s == S_TS || s == S_CTXMASK || s == S_EVMASK ||
 				     s == S_CTX0 + CTXF_HOST || s == S_EV0 + EVF_PATH || s == S_EV0 + EVF_PATH2 ||
 				     (succ && (s == S_PID || s == S_PIDNEW))))
@@ -2674,7 +2854,8 @@ static int use_block(struct fl_segment *g, struct open_ctx *c, const struct lblk
 		for (int k = 0; k < NSTREAMS; k++)
 			if (stream_type(k) + (uint32_t)l * LANE_TYPE_OFFSET == L->type)
 				si = k, li = l;
-	if ((li && !(c->incompat & FL_INCOMPAT_LANES)) || (si == S_SHAPE && !(c->incompat & FL_INCOMPAT_SHAPES)))
+	if ((li && !(c->incompat & FL_INCOMPAT_LANES)) || (si == S_SHAPE && !(c->incompat & FL_INCOMPAT_SHAPES)) ||
+	    (si == S_PGRP && !(c->incompat & FL_INCOMPAT_GROUPED_PATHS)))
 		si = -1; /* not a block of this segment's features: unknown */
 	if (di >= 0) {
 		if (c->seen_dict[di])
@@ -2696,7 +2877,8 @@ static int use_block(struct fl_segment *g, struct open_ctx *c, const struct lblk
 		if (c->seen_stream[li][si])
 			return fl_set_error(e, -EBADMSG, L->doff, name, "duplicate block");
 		c->seen_stream[li][si] = true;
-		if (!g->lane[li].loaded || !want_stream(g->columns, c->incompat & FL_INCOMPAT_SUCC_PATHS, si))
+		if (!g->lane[li].loaded ||
+		    !want_stream(g->columns, c->incompat & (FL_INCOMPAT_SUCC_PATHS | FL_INCOMPAT_GROUPED_PATHS), si))
 			return 0;
 		/* a path scan reads a lane's first field mask alone
 		 * (fl_segment_sole_host); fl_segment_next is refused. A pack
@@ -3035,10 +3217,13 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 	for (int i = 0; i < ND; i++)
 		g->dict_loaded[i] = want_dict(g->columns, i);
 	const bool succ = g->info.incompat_flags & FL_INCOMPAT_SUCC_PATHS;
+	const bool pids = g->info.incompat_flags & (FL_INCOMPAT_SUCC_PATHS | FL_INCOMPAT_GROUPED_PATHS);
 	for (int l = 0; l < NLANES; l++) {
 		struct rlane *L = &g->lane[l];
 		for (int i = 0; i < NSTREAMS; i++)
-			L->s[i].loaded = L->loaded && want_stream(g->columns, succ, i);
+			L->s[i].loaded = L->loaded && want_stream(g->columns, pids, i);
+		/* GROUPED_PATHS: a lane with a non-empty path-groups block */
+		L->grouped = L->s[S_PGRP].loaded && L->s[S_PGRP].end > L->s[S_PGRP].raw;
 		/* the successor table, for fl_segment_next (a scan keeps its
 		 * own): one entry per paths entry and 0, bounded by the
 		 * dictionary that was just loaded */
@@ -3053,7 +3238,7 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 	}
 	g->all_ctx = true;
 	for (int f = 0; f < NCTX; f++)
-		g->all_ctx &= want_stream(g->columns, succ, S_CTX0 + f);
+		g->all_ctx &= want_stream(g->columns, pids, S_CTX0 + f);
 	seg_reset_iter(g);
 	*out = g;
 	return 0;
@@ -3278,6 +3463,70 @@ static int get_succ_path(struct fl_segment *g, struct rlane *L, int s, uint32_t 
 	return 0;
 }
 
+/* GROUPED_PATHS (FORMAT.md 5.4.3): point lane L's path stream at the next
+ * value of the pid whose context state is st_idx, starting its group (the
+ * next size in path-groups, at grp_next) when it has none. grp_leave
+ * records the read. */
+static int grp_start(struct fl_segment *g, struct rlane *L, uint32_t st_idx)
+{
+	struct rstream *ps = &L->s[S_EV0 + EVF_PATH];
+	if (st_idx >= L->ngrp) {
+		uint32_t nc = L->ngrp ? L->ngrp : 64;
+		while (nc <= st_idx)
+			nc *= 2;
+		struct pgrp *t = realloc(L->grp, (size_t)nc * sizeof(*t));
+		if (!t)
+			return fl_set_error(&g->err, -ENOMEM, 0, lane_stream_name(L != g->lane, S_PGRP),
+					    "out of memory");
+		memset(t + L->ngrp, 0, (size_t)(nc - L->ngrp) * sizeof(*t));
+		L->grp = t;
+		L->ngrp = nc;
+	}
+	struct pgrp *q = &L->grp[st_idx];
+	if (!q->cur) {
+		uint64_t c = 0, x;
+		int r = get(g, L, S_PGRP, &c);
+		if (r)
+			return r;
+		if (!c)
+			return stream_err(g, L, S_PGRP, "empty path group");
+		/* each value takes at least a byte: c is bounded before the walk */
+		if (!ps->raw || c > (uint64_t)(ps->end - ps->raw) - L->grp_next)
+			return stream_err(g, L, S_EV0 + EVF_PATH, "path group past the end of the stream");
+		const uint8_t *p = ps->raw + L->grp_next;
+		ps->p = p;
+		for (uint64_t k = 0; k < c; k++)
+			if (fl_get_varint(&p, ps->end, &x))
+				return stream_err(g, L, S_EV0 + EVF_PATH, "path group past the end of the stream");
+		q->cur = (uint32_t)L->grp_next + 1;
+		q->left = (uint32_t)c;
+		L->grp_pending += c;
+		L->grp_next = (uint64_t)(p - ps->raw);
+	}
+	if (!q->left)
+		return stream_err(g, L, S_EV0 + EVF_PATH, "more path values than the process's group");
+	ps->p = ps->raw + q->cur - 1;
+	return 0;
+}
+
+static inline int grp_enter(struct fl_segment *g, struct rlane *L, uint32_t st_idx)
+{
+	const struct pgrp *q = st_idx < L->ngrp ? &L->grp[st_idx] : NULL;
+	if (__builtin_expect(q && q->left, 1)) {
+		L->s[S_EV0 + EVF_PATH].p = L->s[S_EV0 + EVF_PATH].raw + q->cur - 1;
+		return 0;
+	}
+	return grp_start(g, L, st_idx);
+}
+
+static inline void grp_leave(struct rlane *L, uint32_t st_idx)
+{
+	struct pgrp *q = &L->grp[st_idx];
+	q->cur = (uint32_t)(L->s[S_EV0 + EVF_PATH].p - L->s[S_EV0 + EVF_PATH].raw) + 1;
+	q->left--;
+	L->grp_pending--;
+}
+
 static inline void set_field(struct fl_segment *g, struct fr_event *ev, const struct field *f, uint64_t v)
 {
 	switch (f->type) {
@@ -3306,9 +3555,22 @@ static inline void set_field(struct fl_segment *g, struct fr_event *ev, const st
 static int finish_check(struct fl_segment *g)
 {
 	for (int l = 0; l < NLANES; l++)
-		for (int s = 0; s < NSTREAMS; s++)
-			if (g->lane[l].s[s].loaded && g->lane[l].s[s].p != g->lane[l].s[s].end)
-				return stream_err(g, &g->lane[l], s, "trailing bytes");
+		for (int s = 0; s < NSTREAMS; s++) {
+			struct rlane *L = &g->lane[l];
+			struct rstream *st = &L->s[s];
+			/* GROUPED_PATHS: every byte in a group, every group read */
+			if (L->grouped && s == S_EV0 + EVF_PATH) {
+				if (L->grp_next != (uint64_t)(st->end - st->raw)) {
+					st->p = st->raw + L->grp_next;
+					return stream_err(g, L, s, "path values in no group");
+				}
+				if (L->grp_pending)
+					return stream_err(g, L, s, "path values left in a group");
+				continue;
+			}
+			if (st->loaded && st->p != st->end)
+				return stream_err(g, L, s, "trailing bytes");
+		}
 	bool all = !g->changes_only;
 	if (all && g->info.event_count && (g->seen_min != g->info.ts_min || g->seen_max != g->info.ts_max))
 		return fl_set_error(&g->err, -EBADMSG, 0, "summary", "time range disagrees with events");
@@ -3421,6 +3683,9 @@ static int next_in_lane(struct fl_segment *g, struct rlane *L, struct fr_event *
 		const struct field *fd = &ev_fields[f];
 		if (!L->s[s].loaded)
 			continue;
+		bool in_group = f == EVF_PATH && L->grouped;
+		if (in_group && (r = grp_enter(g, L, st_idx)))
+			return r;
 		if (fd->type == F_ADDR) {
 			struct rstream *rs = &L->s[s];
 			struct fr_addr *a = &ks->a[f == 21 ? 0 : 1];
@@ -3438,6 +3703,8 @@ static int next_in_lane(struct fl_segment *g, struct rlane *L, struct fr_event *
 				r = get_value(g, L, s, fd, ks->v[f], pid, ts, &ks->v[f]);
 			if (r)
 				return r;
+			if (in_group)
+				grp_leave(L, st_idx);
 			set_field(g, t, fd, ks->v[f]);
 		}
 	}
@@ -3621,11 +3888,19 @@ static int scan_lane(struct fl_segment *g, int l, const uint32_t *want, size_t n
 	const struct shape *shapes = L->shapes;
 	const bool newref = g->info.incompat_flags & FL_INCOMPAT_NEWREF;
 	const bool succ = g->info.incompat_flags & FL_INCOMPAT_SUCC_PATHS;
+	const bool grouped = L->grouped, need_pids = succ || grouped;
 	const uint64_t ndict = g->d[D_PATH].n;
 	uint64_t maxref[2] = {0, 0}, kept = 0;
 	uint32_t ref[KSLOTS][2];
-	struct scan_pids pids; /* SUCC_PATHS: pids and their last paths */
+	struct scan_pids pids; /* SUCC_PATHS, GROUPED_PATHS: pids, their last paths */
 	uint32_t *tbl = NULL;
+	/* GROUPED_PATHS: per pid (index into pids.r) its group's cursor +
+	 * 1 and values left, as grp_enter keeps them */
+	struct pgrp *grp = NULL;
+	uint32_t ngrp = 0;
+	const struct rstream *sgs = &L->s[S_PGRP];
+	const uint8_t *gs = sgs->raw, *gsend = sgs->end;
+	uint64_t gnext = 0;
 	int r = 0;
 	memset(ref, 0, sizeof(ref));
 	memset(&pids, 0, sizeof(pids));
@@ -3658,7 +3933,7 @@ static int scan_lane(struct fl_segment *g, int l, const uint32_t *want, size_t n
 			goto out;
 		}
 		uint32_t *R = NULL;
-		if (succ) {
+		if (need_pids) {
 			uint64_t c = code, x = 0;
 			const char *bad = !shapes && lane_varint(&pc, pcend, &c) ? "bad varint"
 					  : c < MTF_N && c >= pids.len ? "pid index out of range"
@@ -3683,11 +3958,66 @@ static int scan_lane(struct fl_segment *g, int l, const uint32_t *want, size_t n
 		for (uint64_t w = (m >> EVF_PATH) & 3; w; w &= w - 1) {
 			int which = __builtin_ctzll(w);
 			uint64_t x;
+			struct pgrp *q = NULL;
+			if (grouped && !which) {
+				uint32_t pi = (uint32_t)(R - pids.r);
+				if (pi >= ngrp) {
+					uint32_t nc = ngrp ? ngrp : 64;
+					while (nc <= pi)
+						nc *= 2;
+					struct pgrp *t = realloc(grp, (size_t)nc * sizeof(*t));
+					if (!t) {
+						r = -ENOMEM;
+						goto out;
+					}
+					memset(t + ngrp, 0, (size_t)(nc - ngrp) * sizeof(*t));
+					grp = t;
+					ngrp = nc;
+				}
+				q = &grp[pi];
+				const char *bad = NULL;
+				if (!q->cur) {
+					uint64_t c = 0;
+					const uint8_t *gp = sp[0]->raw ? sp[0]->raw + gnext : NULL;
+					bool exhausted = gs >= gsend;
+					if (lane_varint(&gs, gsend, &c))
+						bad = exhausted ? "stream exhausted" : "bad varint";
+					else if (!c)
+						bad = "empty path group";
+					else if (!gp || c > (uint64_t)(pend[0] - gp))
+						bad = "path group past the end of the stream";
+					for (uint64_t k = 0; !bad && k < c; k++)
+						if (lane_varint(&gp, pend[0], &x))
+							bad = "path group past the end of the stream";
+					if (bad && strcmp(bad, "path group past the end of the stream")) {
+						r = fl_set_error(&g->err, -EBADMSG, sgs->off, lane_stream_name(l, S_PGRP),
+								 "%s at event %llu", bad, (unsigned long long)i);
+						goto out;
+					}
+					if (!bad) {
+						q->cur = (uint32_t)gnext + 1;
+						q->left = (uint32_t)c;
+						gnext = (uint64_t)(gp - sp[0]->raw);
+					}
+				}
+				if (!bad && !q->left)
+					bad = "more path values than the process's group";
+				if (bad) {
+					r = fl_set_error(&g->err, -EBADMSG, sp[0]->off, lane_stream_name(l, S_EV0 + EVF_PATH),
+							 "%s at event %llu", bad, (unsigned long long)i);
+					goto out;
+				}
+				pp[0] = sp[0]->raw + q->cur - 1;
+			}
 			if (lane_varint(&pp[which], pend[which], &x)) {
 				r = fl_set_error(&g->err, -EBADMSG, sp[which]->off,
 						 lane_stream_name(l, S_EV0 + EVF_PATH + which),
 						 "bad varint at event %llu", (unsigned long long)i);
 				goto out;
+			}
+			if (q) {
+				q->cur = (uint32_t)(pp[0] - sp[0]->raw) + 1;
+				q->left--;
 			}
 			if (succ && !which) {
 				if (x != 1) {
@@ -3742,6 +4072,7 @@ static int scan_lane(struct fl_segment *g, int l, const uint32_t *want, size_t n
 	}
 out:
 	free(tbl);
+	free(grp);
 	pidmap_free(&pids.pm);
 	free(pids.r);
 	return r;

@@ -81,6 +81,11 @@ struct fl_writer_opts {
  * streams, as writers before SHAPES did (FORMAT.md 5.8; tests and
  * measurements). */
 #define FL_WRITER_NO_SHAPES 0x80u
+/* Never store a lane's path stream grouped by process (FORMAT.md 5.4.3),
+ * or group every lane that has path values even where that is larger
+ * (tests and measurements). NO wins when both are given. */
+#define FL_WRITER_NO_GROUPED_PATHS 0x100u
+#define FL_WRITER_GROUPED_PATHS_ALWAYS 0x200u
 #define FL_PACK_MAX_DEFAULT 4096u
 /* zstd level 9: the recorder encodes segments in its recording loop, and
  * level 19 costs ten times the CPU (0.36M against 3.85M events/s on the

@@ -38,79 +38,6 @@ static void *encode_opts(const struct gen *g, uint32_t flags, int level, uint32_
 	return gen_encode_opts(g, &o, len);
 }
 
-static void lane_counts(const struct gen *g, size_t cnt[2])
-{
-	cnt[0] = cnt[1] = 0;
-	for (size_t i = 0; i < g->n; i++)
-		cnt[gen_is_change(g->ev[i].kind)]++;
-}
-
-/* ---- segment surgery beyond fl_testseg.h ---- */
-
-/* A copy of raw, unpacked segment seg with one more block (type, content
- * c[0..n), raw, `items`) at the end of the table and of the file; every
- * other block moves 40 bytes on, and sizes and CRCs follow. */
-static uint8_t *seg_add_block(const uint8_t *seg, uint32_t type, const uint8_t *c, size_t n, uint32_t items,
-			      size_t *out_len)
-{
-	size_t len = (size_t)fl_le64_get(seg + 104), nl = len + 40 + n;
-	uint32_t nb = fl_le32_get(seg + 88);
-	size_t toff = (size_t)fl_le64_get(seg + 96), tend = toff + (size_t)nb * 40;
-	uint8_t *o = calloc(1, nl);
-	if (!o)
-		return NULL;
-	memcpy(o, seg, tend);
-	memcpy(o + tend + 40, seg + tend, len - tend);
-	if (n)
-		memcpy(o + len + 40, c, n);
-	for (uint32_t i = 0; i < nb; i++) {
-		uint8_t *d = o + toff + i * 40;
-		fl_le64_put(d + 8, fl_le64_get(d + 8) + 40);
-	}
-	uint8_t *d = o + tend;
-	fl_le32_put(d, type);
-	fl_le64_put(d + 8, len + 40);
-	fl_le64_put(d + 16, n);
-	fl_le64_put(d + 24, n);
-	fl_le32_put(d + 32, fl_crc32c(0, o + len + 40, n));
-	fl_le32_put(d + 36, items);
-	fl_le32_put(o + 88, nb + 1);
-	fl_le64_put(o + 104, nl);
-	fl_le32_put(o + 112, fl_crc32c(0, o + toff, (nb + 1) * 40));
-	seg_fix_header_crc(o);
-	*out_len = nl;
-	return o;
-}
-
-/* A copy of seg whose block of `type` has type `to` instead (an unknown
- * type: the block is then skipped, as good as absent). */
-static uint8_t *seg_retype(const uint8_t *seg, uint32_t type, uint32_t to, size_t *out_len)
-{
-	size_t len = (size_t)fl_le64_get(seg + 104), n, entry;
-	if (!seg_block(seg, type, &n, &entry))
-		return NULL;
-	uint8_t *o = malloc(len);
-	if (!o)
-		return NULL;
-	memcpy(o, seg, len);
-	fl_le32_put(o + entry, to);
-	seg_fix_crcs(o, entry);
-	*out_len = len;
-	return o;
-}
-
-static uint64_t block_offset(const uint8_t *seg, uint32_t type)
-{
-	size_t n, entry;
-	return seg_block(seg, type, &n, &entry) ? fl_le64_get(seg + entry + 8) : UINT64_MAX;
-}
-
-static uint32_t block_items(const uint8_t *seg, uint32_t type)
-{
-	size_t n, entry;
-	return seg_block(seg, type, &n, &entry) ? fl_le32_get(seg + entry + 36) : 0;
-}
-
 /* ---- the format's rules, independently of the writer ---- */
 
 struct shape {
@@ -134,7 +61,7 @@ static int spec_check(const uint8_t *s, const uint8_t *u, const struct gen *g, s
 		      size_t wl)
 {
 	size_t cnt[2];
-	lane_counts(g, cnt);
+	gen_lane_counts(g, cnt);
 	for (int l = 0; l < 2; l++) {
 		uint32_t off = l ? L1 : 0;
 		size_t n41 = 0, n40 = 0, n;
@@ -157,7 +84,7 @@ static int spec_check(const uint8_t *s, const uint8_t *u, const struct gen *g, s
 			return snprintf(why, wl, "lane %d: shapes %s, shape %s", l, tb ? "present" : "missing",
 					sb ? "present" : "missing"),
 			       1;
-		uint32_t items = block_items(s, T_SHAPES + off);
+		uint32_t items = seg_block_items(s, T_SHAPES + off);
 		if (!items)
 			return snprintf(why, wl, "lane %d: shapes with 0 items", l), 1;
 		struct shape *t = calloc(items, sizeof(*t));
@@ -226,7 +153,7 @@ static int spec_check(const uint8_t *s, const uint8_t *u, const struct gen *g, s
 				continue;
 			size_t na, nb2;
 			const uint8_t *ca = seg_block(a, ty, &na, NULL), *cb = seg_block(b, ty, &nb2, NULL);
-			if (!cb || na != nb2 || memcmp(ca, cb, na) || block_items(a, ty) != block_items(b, ty))
+			if (!cb || na != nb2 || memcmp(ca, cb, na) || seg_block_items(a, ty) != seg_block_items(b, ty))
 				return snprintf(why, wl, "block %u differs between the codings", ty), 1;
 		}
 	}
@@ -245,7 +172,7 @@ static int check_names(const void *buf, size_t len, const struct gen *g, bool sh
 		return snprintf(why, wl, "open: %s", err.msg), 1;
 	size_t nb, cnt[2];
 	const struct fl_block_stat *bs = fl_segment_blocks(s, &nb);
-	lane_counts(g, cnt);
+	gen_lane_counts(g, cnt);
 	static const char *const nm[] = {"kind", "pid", "ctx-mask", "ev-mask", "shape", "shapes"};
 	int bad = 0;
 	for (int l = 0; l < 2 && !bad; l++)
@@ -262,151 +189,6 @@ static int check_names(const void *buf, size_t len, const struct gen *g, bool sh
 		}
 	fl_segment_free(s);
 	return bad;
-}
-
-/* ---- column subsets ---- */
-
-/* want as a read with column groups cols returns it: the fields outside
- * the groups zero / NULL (flightlog.h). */
-static void mask_event(struct fr_event *e, uint32_t cols)
-{
-	uint32_t gr = cols & FL_COL_ALL;
-	if (!gr)
-		gr = FL_COL_ALL;
-	if (!(gr & FL_COL_CTX)) {
-		e->tid = e->ppid = e->uid = e->euid = e->auid = e->ses = e->tty = 0;
-		e->cgroup = e->pstart_ns = 0;
-	}
-	if (!(gr & FL_COL_NAMES))
-		e->host = e->comm = e->exe = e->target_comm = NULL;
-	if (!(gr & FL_COL_PATHS))
-		e->path = e->path2 = e->cwd = NULL;
-	if (!(gr & FL_COL_ARGV)) {
-		e->argv = NULL;
-		e->argv_len = 0;
-		e->line = NULL;
-	}
-	if (!(gr & FL_COL_DETAIL)) {
-		e->error = e->signal = e->code = 0;
-		e->trunc = e->flags = e->mode = e->owner = e->group = e->child_pid = e->target_pid = 0;
-		e->new_uid = e->new_euid = e->proto = e->port = e->rport = 0;
-		e->length = e->count = e->inode = 0;
-		memset(&e->addr, 0, sizeof(e->addr));
-		memset(&e->raddr, 0, sizeof(e->raddr));
-	}
-}
-
-static int masked_cmp(const struct fr_event *want, const struct fr_event *got, uint32_t cols)
-{
-	struct fr_event w = *want;
-	mask_event(&w, cols);
-	return fr_event_compare(&w, got);
-}
-
-/* a and b decode to the same events with columns cols. */
-static int same_decodes(const void *a, size_t alen, const void *b, size_t blen, uint32_t cols, uint32_t rflags,
-			char *why, size_t wl)
-{
-	struct fl_read_opts o = {.columns = cols, .flags = rflags};
-	struct fl_segment *sa = NULL, *sb = NULL;
-	struct fl_error e;
-	int bad = 0;
-	if (fl_segment_open_ex(a, alen, &o, &sa, &e) || fl_segment_open_ex(b, blen, &o, &sb, &e))
-		bad = (snprintf(why, wl, "open: %s", e.msg), 1);
-	size_t i = 0;
-	while (!bad) {
-		struct fr_event ea, eb;
-		int ra = fl_segment_next(sa, &ea), rb = fl_segment_next(sb, &eb);
-		if (ra != rb)
-			bad = (snprintf(why, wl, "event %zu: next %d and %d", i, ra, rb), 1);
-		else if (ra != 1)
-			break;
-		else if (fr_event_compare(&ea, &eb))
-			bad = (snprintf(why, wl, "event %zu differs (%d)", i, fr_event_compare(&ea, &eb)), 1);
-		i++;
-	}
-	fl_segment_free(sa);
-	fl_segment_free(sb);
-	return bad;
-}
-
-/* ---- path scans ---- */
-
-struct scan {
-	int r;
-	struct fl_segment *s; /* the hits' paths and the host are borrowed from it */
-	struct fl_path_hit *h;
-	size_t n;
-	const char *host; /* fl_segment_sole_host */
-};
-
-static void scan_free(struct scan *sc)
-{
-	free(sc->h);
-	fl_segment_free(sc->s);
-	memset(sc, 0, sizeof(*sc));
-}
-
-/* Scan buf (opened with cols) for every paths dictionary entry at once
- * (all = true) or for the entry of path p. */
-static void scan_paths(const void *buf, size_t len, uint32_t cols, bool all, const char *p, struct scan *sc)
-{
-	struct fl_read_opts o = {.columns = cols, .flags = FL_READ_FAST};
-	struct fl_error err;
-	memset(sc, 0, sizeof(*sc));
-	if ((sc->r = fl_segment_open_ex(buf, len, &o, &sc->s, &err)))
-		return;
-	size_t nd = 0;
-	const char *const *d = fl_segment_dict(sc->s, FL_DICT_PATHS, NULL, &nd);
-	const char *ent = all ? NULL : fl_segment_path_entry(sc->s, p);
-	if (all ? nd > 0 : ent != NULL)
-		sc->r = fl_segment_find_paths(sc->s, all ? d : &ent, all ? nd : 1, &sc->h, &sc->n);
-	sc->host = fl_segment_sole_host(sc->s);
-}
-
-/* The hits g's events give: events with a non-NULL path or path2 (all),
- * or whose path or path2 is p; only change events with changes. */
-static int scan_vs_events(const struct scan *sc, const struct gen *g, bool changes, bool all, const char *p,
-			  char *why, size_t wl)
-{
-	if (sc->r)
-		return snprintf(why, wl, "scan: %d", sc->r), 1;
-	size_t k = 0, ord = 0;
-	for (size_t i = 0; i < g->n; i++) {
-		const struct fr_event *e = &g->ev[i];
-		if (changes && !gen_is_change(e->kind))
-			continue;
-		bool hit = all ? e->path || e->path2 : gen_same_str(e->path, p) || gen_same_str(e->path2, p);
-		if (hit) {
-			if (k >= sc->n || sc->h[k].ordinal != ord || sc->h[k].kind != e->kind ||
-			    sc->h[k].ts_ns != e->ts_ns || !gen_same_str(sc->h[k].path, e->path) ||
-			    !gen_same_str(sc->h[k].path2, e->path2))
-				return snprintf(why, wl, "event %zu is not hit %zu of %zu", i, k, sc->n), 1;
-			k++;
-		}
-		ord++;
-	}
-	if (k != sc->n)
-		return snprintf(why, wl, "%zu hits, %zu expected", sc->n, k), 1;
-	return 0;
-}
-
-static int same_scans(const struct scan *a, const struct scan *b, char *why, size_t wl)
-{
-	if (a->r || b->r)
-		return snprintf(why, wl, "scans returned %d and %d", a->r, b->r), 1;
-	if (a->n != b->n)
-		return snprintf(why, wl, "%zu and %zu hits", a->n, b->n), 1;
-	for (size_t k = 0; k < a->n; k++)
-		if (a->h[k].ordinal != b->h[k].ordinal || a->h[k].ts_ns != b->h[k].ts_ns ||
-		    a->h[k].kind != b->h[k].kind || !gen_same_str(a->h[k].path, b->h[k].path) ||
-		    !gen_same_str(a->h[k].path2, b->h[k].path2))
-			return snprintf(why, wl, "hit %zu differs", k), 1;
-	if (!gen_same_str(a->host, b->host))
-		return snprintf(why, wl, "sole hosts '%s' and '%s'", a->host ? a->host : "(null)",
-				b->host ? b->host : "(null)"),
-		       1;
-	return 0;
 }
 
 /* ---- the worked example of FORMAT.md 5.8 ---- */
@@ -445,19 +227,6 @@ static const uint8_t ex_shape[] = {0x00, 0x01, 0x01};
 static const uint8_t ex_c_shapes[] = {0x08, 0x10, 0x80, 0x08, 0x02, 0x08, 0x00, 0x00, 0x02};
 static const uint8_t ex_c_shape[] = {0x00, 0x01};
 
-static bool block_is(const uint8_t *seg, uint32_t type, const uint8_t *want, size_t n)
-{
-	size_t got = 0;
-	const uint8_t *p = seg ? seg_block(seg, type, &got, NULL) : NULL;
-	if (p && got == n && !memcmp(p, want, n))
-		return true;
-	printf("#   block %u:", type);
-	for (size_t i = 0; p && i < got; i++)
-		printf(" %02x", p[i]);
-	printf("%s\n", p ? "" : " (absent)");
-	return false;
-}
-
 static void test_example(void)
 {
 	struct gen g = example(false);
@@ -465,10 +234,10 @@ static void test_example(void)
 	uint8_t *b = encode_opts(&g, RAWU, 0, 0, &len);
 	uint8_t *ob = encode_opts(&g, RAWU | FL_WRITER_NO_SHAPES, 0, 0, &olen);
 	ok(b && (seg_incompat(b) & SHAPES_FLAG), "the example's segment has SHAPES (incompat 0x%x)", b ? seg_incompat(b) : 0);
-	ok(block_is(b, T_SHAPES, ex_shapes, sizeof(ex_shapes)) && block_items(b, T_SHAPES) == 2,
+	ok(seg_block_is(b, T_SHAPES, ex_shapes, sizeof(ex_shapes)) && seg_block_items(b, T_SHAPES) == 2,
 	   "shapes = 06 10 80 08 02 06 00 00 02, items 2, as FORMAT.md 5.8 says (items %u)",
-	   b ? block_items(b, T_SHAPES) : 0);
-	ok(block_is(b, T_SHAPE, ex_shape, sizeof(ex_shape)), "shape = 00 01 01");
+	   b ? seg_block_items(b, T_SHAPES) : 0);
+	ok(seg_block_is(b, T_SHAPE, ex_shape, sizeof(ex_shape)), "shape = 00 01 01");
 	int absent = b != NULL;
 	for (int k = 0; k < 4 && b; k++)
 		absent &= !seg_block(b, four[k], &n, NULL) && !seg_block(b, four[k] + L1, &n, NULL);
@@ -476,13 +245,13 @@ static void test_example(void)
 	ok(b && !seg_block(b, T_SHAPE + L1, &n, NULL) && !seg_block(b, T_SHAPES + L1, &n, NULL),
 	   "lane 1 has no events: no c:shape or c:shapes block (168, 169)");
 	static const uint8_t pidnew[] = {0xf8, 0x0a}; /* zz32(700 - 0) = 1400 */
-	ok(block_is(b, T_PIDNEW, pidnew, sizeof(pidnew)), "pid-new is unchanged: f8 0a");
+	ok(seg_block_is(b, T_PIDNEW, pidnew, sizeof(pidnew)), "pid-new is unchanged: f8 0a");
 	char why[256] = "";
 	ok(b && !gen_check_decode(b, len, &g, FL_COL_ALL, 0, NULL, why, sizeof(why)), "the example decodes %s", why);
 	/* the same events with FL_WRITER_NO_SHAPES: the four streams, no flag */
 	static const uint8_t kinds[] = {6, 6, 6}, pids[] = {0x10, 0, 0}, cm[] = {0x80, 0x08, 0, 0}, em[] = {2, 2, 2};
-	ok(ob && !(seg_incompat(ob) & SHAPES_FLAG) && block_is(ob, T_KIND, kinds, 3) && block_is(ob, T_PID, pids, 3) &&
-		   block_is(ob, T_CTXMASK, cm, 4) && block_is(ob, T_EVMASK, em, 3) && !seg_block(ob, T_SHAPE, &n, NULL) &&
+	ok(ob && !(seg_incompat(ob) & SHAPES_FLAG) && seg_block_is(ob, T_KIND, kinds, 3) && seg_block_is(ob, T_PID, pids, 3) &&
+		   seg_block_is(ob, T_CTXMASK, cm, 4) && seg_block_is(ob, T_EVMASK, em, 3) && !seg_block(ob, T_SHAPE, &n, NULL) &&
 		   !seg_block(ob, T_SHAPES, &n, NULL),
 	   "with FL_WRITER_NO_SHAPES: no flag, kind 06 06 06, pid 10 00 00, ctx-mask 80 08 00 00, ev-mask 02 02 02");
 	ok(ob && !gen_check_decode(ob, olen, &g, FL_COL_ALL, 0, NULL, why, sizeof(why)), "... which decodes %s", why);
@@ -495,9 +264,9 @@ static void test_example(void)
 	/* both lanes: lane 1's blocks are types + 128 with their own table */
 	g = example(true);
 	b = encode_opts(&g, RAWU, 0, 0, &len);
-	ok(block_is(b, T_SHAPES, ex_shapes, sizeof(ex_shapes)) && block_is(b, T_SHAPE, ex_shape, sizeof(ex_shape)) &&
-		   block_is(b, T_SHAPES + L1, ex_c_shapes, sizeof(ex_c_shapes)) && block_items(b, T_SHAPES + L1) == 2 &&
-		   block_is(b, T_SHAPE + L1, ex_c_shape, sizeof(ex_c_shape)),
+	ok(seg_block_is(b, T_SHAPES, ex_shapes, sizeof(ex_shapes)) && seg_block_is(b, T_SHAPE, ex_shape, sizeof(ex_shape)) &&
+		   seg_block_is(b, T_SHAPES + L1, ex_c_shapes, sizeof(ex_c_shapes)) && seg_block_items(b, T_SHAPES + L1) == 2 &&
+		   seg_block_is(b, T_SHAPE + L1, ex_c_shape, sizeof(ex_c_shape)),
 	   "with two creates after: lane 0 as before, c:shapes = 08 10 80 08 02 08 00 00 02 (items 2), c:shape = 00 01");
 	ok(b && !gen_check_decode(b, len, &g, FL_COL_ALL, 0, NULL, why, sizeof(why)), "and it decodes %s", why);
 	free(b);
@@ -574,7 +343,7 @@ static void test_round_trips(void)
 		for (uint64_t seed = 1; seed <= seeds && !bad; seed++) {
 			struct gen g = {.rng = 100 * w + seed};
 			workloads[w].make(&g);
-			lane_counts(&g, cnt);
+			gen_lane_counts(&g, cnt);
 			void *raw[2] = {NULL, NULL};
 			size_t nl = workloads[w].all_layouts ? sizeof(layouts) / sizeof(layouts[0]) : 2;
 			for (size_t l = 0; l < nl && !bad; l++)
@@ -642,9 +411,9 @@ static void test_columns(void)
 	};
 	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
 		char why[256] = "", why2[256] = "", why3[256] = "";
-		int a = !b || gen_check_decode(b, len, &g, sub[i].cols, sub[i].flags, masked_cmp, why, sizeof(why));
-		int c = !ob || gen_check_decode(ob, olen, &g, sub[i].cols, sub[i].flags, masked_cmp, why2, sizeof(why2));
-		int d = !b || !ob || same_decodes(b, len, ob, olen, sub[i].cols, sub[i].flags, why3, sizeof(why3));
+		int a = !b || gen_check_decode(b, len, &g, sub[i].cols, sub[i].flags, gen_masked_cmp, why, sizeof(why));
+		int c = !ob || gen_check_decode(ob, olen, &g, sub[i].cols, sub[i].flags, gen_masked_cmp, why2, sizeof(why2));
+		int d = !b || !ob || gen_same_decodes(b, len, ob, olen, sub[i].cols, sub[i].flags, why3, sizeof(why3));
 		ok(!a && !c && !d, "columns 0x%x, read flags 0x%x: the same events from both codings, as written %s%s%s",
 		   sub[i].cols, sub[i].flags, why, why2, why3);
 	}
@@ -715,9 +484,9 @@ static void test_old_bytes(void)
 	void *fx = gen_read_fixture("build-pre-succ.frl", &len);
 	struct gen g = {.rng = 12};
 	gen_build_jobs(&g, 600, 2);
-	void *ob = encode_opts(&g, FL_WRITER_NO_SHAPES | FL_WRITER_NO_SUCC_PATHS, 0, 0, &olen);
+	void *ob = encode_opts(&g, FL_WRITER_NO_SHAPES | FL_WRITER_NO_SUCC_PATHS | FL_WRITER_NO_GROUPED_PATHS, 0, 0, &olen);
 	ok(fx && ob && !(seg_incompat(fx) & SHAPES_FLAG) && olen == len && !memcmp(ob, fx, len),
-	   "FL_WRITER_NO_SHAPES | FL_WRITER_NO_SUCC_PATHS writes the fixture's bytes (%zu, %zu)", olen, len);
+	   "FL_WRITER_NO_SHAPES | NO_SUCC_PATHS | NO_GROUPED_PATHS writes the fixture's bytes (%zu, %zu)", olen, len);
 	char why[256] = "";
 	ok(fx && !gen_check_decode(fx, len, &g, FL_COL_ALL, 0, NULL, why, sizeof(why)),
 	   "and the fixture (no SHAPES) still decodes %s", why);
@@ -779,11 +548,11 @@ static void test_scans(void)
 					const struct fr_event *e = &g.ev[gen_below(&g, g.n)];
 					p = e->path ? e->path : "/no/such/path";
 				}
-				struct scan sa, sb;
-				scan_paths(b, len, opens[o], k == 0, p, &sa);
-				scan_paths(ob, olen, opens[o], k == 0, p, &sb);
-				if (same_scans(&sa, &sb, why, sizeof(why)) ||
-				    scan_vs_events(&sa, &g, changes, k == 0, p, why, sizeof(why)))
+				struct gen_scan sa, sb;
+				gen_scan_paths(b, len, opens[o], k == 0, p, &sa);
+				gen_scan_paths(ob, olen, opens[o], k == 0, p, &sb);
+				if (gen_same_scans(&sa, &sb, why, sizeof(why)) ||
+				    gen_scan_vs_events(&sa, &g, changes, k == 0, p, why, sizeof(why)))
 					bad = 1;
 				else if ((opens[o] & FL_COL_SCAN) && !changes && !gen_same_str(sa.host, host))
 					bad = (snprintf(why, sizeof(why), "sole host '%s', want '%s'",
@@ -791,8 +560,8 @@ static void test_scans(void)
 					       1);
 				if (bad)
 					printf("# open 0x%x, %s\n", opens[o], k ? p : "every path");
-				scan_free(&sa);
-				scan_free(&sb);
+				gen_scan_free(&sa);
+				gen_scan_free(&sb);
 			}
 		}
 		/* sole host from a FL_COL_NAMES open too */
@@ -817,36 +586,6 @@ static void test_scans(void)
 }
 
 /* ---- corruption ---- */
-
-/* What one damaged segment does: mode 0 decodes everything, mode 1
- * decodes with FL_COL_CHANGES, mode 2 scans every path (FL_COL_SCAN).
- * Returns the code (0 when all went through), *e the error. */
-static int run_mode(const uint8_t *b, size_t len, int mode, struct fl_error *e)
-{
-	memset(e, 0, sizeof(*e));
-	if (mode == 0)
-		return gen_decode_all(b, len, e);
-	struct fl_read_opts o = {.columns = mode == 1 ? FL_COL_CHANGES : FL_COL_SCAN};
-	struct fl_segment *s;
-	int r = fl_segment_open_ex(b, len, &o, &s, e);
-	if (r)
-		return r;
-	if (mode == 1) {
-		struct fr_event ev;
-		while ((r = fl_segment_next(s, &ev)) == 1)
-			;
-	} else {
-		size_t nd = 0, nh = 0;
-		const char *const *d = fl_segment_dict(s, FL_DICT_PATHS, NULL, &nd);
-		struct fl_path_hit *h = NULL;
-		r = nd ? fl_segment_find_paths(s, d, nd, &h, &nh) : 0;
-		free(h);
-	}
-	if (r < 0)
-		*e = *fl_segment_error(s);
-	fl_segment_free(s);
-	return r;
-}
 
 enum { REPLACE, RETYPE, ADD, FLAGS };
 struct ccase {
@@ -993,10 +732,10 @@ static void test_corrupt(void)
 	struct gen g = example(true);
 	size_t len = 0;
 	uint8_t *seg = encode_opts(&g, RAWU, 0, 0, &len);
-	bool base = seg && block_is(seg, T_SHAPES, ex_shapes, sizeof(ex_shapes)) &&
-		    block_is(seg, T_SHAPE, ex_shape, sizeof(ex_shape)) &&
-		    block_is(seg, T_SHAPES + L1, ex_c_shapes, sizeof(ex_c_shapes)) &&
-		    block_is(seg, T_SHAPE + L1, ex_c_shape, sizeof(ex_c_shape));
+	bool base = seg && seg_block_is(seg, T_SHAPES, ex_shapes, sizeof(ex_shapes)) &&
+		    seg_block_is(seg, T_SHAPE, ex_shape, sizeof(ex_shape)) &&
+		    seg_block_is(seg, T_SHAPES + L1, ex_c_shapes, sizeof(ex_c_shapes)) &&
+		    seg_block_is(seg, T_SHAPE + L1, ex_c_shape, sizeof(ex_c_shape));
 	ok(base, "the damaged segments' base: the example with two creates, raw and unpacked");
 	uint32_t unknown = 120; /* types nobody defines (FORMAT.md 2.3) */
 	for (size_t i = 0; base && i < sizeof(ccases) / sizeof(ccases[0]); i++) {
@@ -1005,12 +744,12 @@ static void test_corrupt(void)
 		uint8_t *b = c->op == REPLACE ? seg_with_block(seg, c->type, c->bytes, c->n, c->items, &bl)
 			     : c->op == RETYPE ? seg_retype(seg, c->type, unknown++, &bl)
 					       : seg_add_block(seg, c->type, c->bytes, c->n, c->items, &bl);
-		uint64_t off = b ? block_offset(b, c->type) : 0;
+		uint64_t off = b ? seg_block_offset(b, c->type) : 0;
 		struct fl_error e[3];
 		int r[3];
 		bool lane1 = c->type >= L1;
 		for (int m = 0; m < 3; m++)
-			r[m] = b ? run_mode(b, bl, m, &e[m]) : -1;
+			r[m] = b ? gen_read_mode(b, bl, m, &e[m]) : -1;
 		bool good = err_matches(r[0], &e[0], c, off, false);
 		/* with FL_COL_CHANGES only lane 1's damage shows */
 		if (lane1 && !err_matches(r[1], &e[1], c, off, false))
@@ -1035,7 +774,7 @@ static void test_corrupt(void)
 		size_t bl;
 		uint8_t *b = seg_with_block(seg, T_SHAPE, (const uint8_t *)"\x00\x01\x09", 3, UINT32_MAX, &bl);
 		struct fl_error e;
-		int r = b ? run_mode(b, bl, 1, &e) : -1;
+		int r = b ? gen_read_mode(b, bl, 1, &e) : -1;
 		ok(r == 0, "lane 0's index out of range does not stop a changes-only read (%d '%s')", r, r ? e.msg : "");
 		free(b);
 	}
@@ -1094,7 +833,7 @@ static void test_corrupt(void)
 			nb[0] = 1;
 			b = seg_with_block(ss, T_SHAPE, nb, 6, UINT32_MAX, &bl);
 			for (int m = 0; m < 3 && b; m++)
-				r[m] = run_mode(b, bl, m, &e[m]);
+				r[m] = gen_read_mode(b, bl, m, &e[m]);
 		}
 		ok(r[0] == -EBADMSG && r[2] == -EBADMSG && strstr(e[0].msg, "pid index out of range") &&
 			   strstr(e[2].msg, "pid index out of range"),
@@ -1115,7 +854,7 @@ static void test_corrupt(void)
 		struct fl_error e[3];
 		int r[3];
 		for (int m = 0; m < 3; m++)
-			r[m] = run_mode(b, len, m, &e[m]);
+			r[m] = gen_read_mode(b, len, m, &e[m]);
 		ok(r[0] < 0 && r[1] < 0 && r[2] < 0, "a shaped segment with SHAPES cleared: errors, no crash ('%s' in '%s')",
 		   e[0].msg, e[0].block);
 		free(b);
@@ -1182,7 +921,7 @@ static void test_random_damage(void)
 		uint8_t *b = seg_with_block(seg, t, buf, m, items, &bl);
 		for (int mode = 0; b && mode < 3; mode++) {
 			struct fl_error e;
-			int r = run_mode(b, bl, mode, &e);
+			int r = gen_read_mode(b, bl, mode, &e);
 			errors += r < 0;
 			bad_code += r < 0 && r != -EBADMSG;
 			if (r < 0 && r != -EBADMSG)
@@ -1240,28 +979,10 @@ static void test_size(void)
 
 static int write_seed(const char *dir, const char *name, const struct gen *g, uint32_t flags)
 {
-	struct fl_writer *w;
-	struct fl_writer_opts o = {.flags = flags};
-	void *buf = NULL;
-	size_t len = 0;
-	uint8_t prev[FL_HASH_LEN] = {1, 2, 3};
-	int r = fl_writer_new(&o, &w);
-	for (size_t i = 0; !r && i < g->n; i++)
-		r = fl_writer_add(w, &g->ev[i]);
-	if (!r)
-		r = fl_writer_finish(w, prev, 3, &buf, &len);
-	fl_writer_free(w);
 	char why[256] = "";
-	int bad = r || !(seg_incompat(buf) & SHAPES_FLAG) ||
-		  gen_check_decode(buf, len, g, FL_COL_ALL, 0, NULL, why, sizeof(why));
-	char p[512];
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	FILE *f = bad ? NULL : fopen(p, "wb");
-	bad = bad || !f || fwrite(buf, 1, len, f) != len;
-	if (f && fclose(f))
-		bad = 1;
-	ok(!bad, "wrote %s (%zu bytes, SHAPES, decodes) %s", p, len, why);
-	free(buf);
+	size_t len = 0;
+	int bad = gen_write_seed(dir, name, g, flags, SHAPES_FLAG, &len, why, sizeof(why));
+	ok(!bad, "wrote %s/%s (%zu bytes, SHAPES, decodes) %s", dir, name, len, why);
 	return bad;
 }
 
@@ -1282,7 +1003,7 @@ static int write_seeds(const char *dir)
 		e->mode = k % 3 == 2 ? 0600 : 0;
 	}
 	size_t cnt[2];
-	lane_counts(&g, cnt);
+	gen_lane_counts(&g, cnt);
 	printf("# seeds: %zu events, %zu in the change lane\n", g.n, cnt[1]);
 	write_seed(dir, "seed-build-shapes.frl", &g, 0);
 	write_seed(dir, "seed-build-shapes-raw.frl", &g, RAWU);
