@@ -204,10 +204,14 @@ static inline uint64_t fl_le64_get(const uint8_t *p)
 /* a lane's path stream may hold its values grouped by process, with a
  * path-groups block of group sizes (FORMAT.md 5.4.3) */
 #define FL_INCOMPAT_GROUPED_PATHS 0x1000u
+/* an event's error is predicted by the last error with its path
+ * (FORMAT.md 5.4.4) */
+#define FL_INCOMPAT_PATH_ERRORS 0x2000u
 #define FL_INCOMPAT_KNOWN (FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES | FL_INCOMPAT_NEWREF | \
 			   FL_INCOMPAT_PACKED | FL_INCOMPAT_TS_BASE | FL_INCOMPAT_LOCAL_PEERS | \
 			   FL_INCOMPAT_FRONT_CODED | FL_INCOMPAT_TS_RUNS | FL_INCOMPAT_SUCC_PATHS | \
-			   FL_INCOMPAT_PATHS_SPLIT | FL_INCOMPAT_SHAPES | FL_INCOMPAT_GROUPED_PATHS)
+			   FL_INCOMPAT_PATHS_SPLIT | FL_INCOMPAT_SHAPES | FL_INCOMPAT_GROUPED_PATHS | \
+			   FL_INCOMPAT_PATH_ERRORS)
 
 struct fl_seg_header {
 	uint8_t magic[8];          /* "FRLOGSEG" */

@@ -158,7 +158,7 @@ enum { EVF_PORT = 19, EVF_RPORT = 20 };
 /* ev_fields indices of path and path2, and ctx_fields' of host: what
  * fl_segment_find_paths and fl_segment_sole_host read, and SUCC_PATHS
  * codes (path) */
-enum { EVF_PATH = 1, EVF_PATH2 = 2, CTXF_HOST = 9 };
+enum { EVF_ERROR = 0, EVF_PATH = 1, EVF_PATH2 = 2, CTXF_HOST = 9 };
 /* Whether field f of an event of this kind is coded through the table:
  * connect's local port and accept's peer port, the two ends' ephemeral port
  * of a connection between two processes of this host. */
@@ -512,6 +512,7 @@ struct fl_writer {
 	/* FL_INCOMPAT_GROUPED_PATHS: 0 never (FL_WRITER_NO_GROUPED_PATHS),
 	 * 1 when smaller, 2 always (FL_WRITER_GROUPED_PATHS_ALWAYS) */
 	int grouping;
+	bool path_errors; /* FL_INCOMPAT_PATH_ERRORS: not FL_WRITER_NO_PATH_ERRORS */
 	/* SUCC_PATHS: paths coded (non-NULL, differing from the kind
 	 * state) and those coded as their prediction; the flag pays when
 	 * enough were (succ_flag) */
@@ -544,6 +545,11 @@ struct fl_writer {
 		 * the path stream, npst of them, to group them at the finish */
 		uint32_t *pst;
 		uint64_t npst, pst_cap;
+		/* PATH_ERRORS (FORMAT.md 5.4.4): perr[r] is 1 + the error of the
+		 * lane's last event with path r (0: none yet), entries 0 ..
+		 * perr_cap - 1, more than the paths dictionary's count */
+		uint64_t *perr;
+		uint32_t perr_cap;
 		/* SHAPES: the lane's shapes in first-appearance order, an
 		 * open-addressing index of them (entry + 1, 0 free) and the
 		 * last one used + 1, which most events repeat */
@@ -580,6 +586,7 @@ int fl_writer_new(const struct fl_writer_opts *opts, struct fl_writer **out)
 	w->ts_planes = opts && (opts->flags & FL_WRITER_TS_PLANES);
 	w->succ_paths = !(opts && (opts->flags & FL_WRITER_NO_SUCC_PATHS));
 	w->shapes = !(opts && (opts->flags & FL_WRITER_NO_SHAPES));
+	w->path_errors = !(opts && (opts->flags & FL_WRITER_NO_PATH_ERRORS));
 	w->grouping = opts && (opts->flags & FL_WRITER_NO_GROUPED_PATHS)       ? 0
 		    : opts && (opts->flags & FL_WRITER_GROUPED_PATHS_ALWAYS) ? 2
 									      : 1;
@@ -616,6 +623,9 @@ static void writer_clear(struct fl_writer *w)
 		free(L->pst);
 		L->pst = NULL;
 		L->npst = L->pst_cap = 0;
+		free(L->perr);
+		L->perr = NULL;
+		L->perr_cap = 0;
 		free(L->sh.v);
 		free(L->sh.slot);
 		memset(&L->sh, 0, sizeof(L->sh));
@@ -1055,6 +1065,27 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 		if (ecur.v[f] != ks->v[f])
 			em |= 1ull << f;
 	}
+	/* PATH_ERRORS: the error is predicted by the last one with the
+	 * event's path, when there is one; the table grows with the
+	 * dictionary before anything is written (a failed add keeps it) */
+	uint64_t epath = ecur.v[EVF_PATH];
+	if (w->path_errors) {
+		if (epath >= L->perr_cap) {
+			uint32_t nc = L->perr_cap ? L->perr_cap : 256;
+			while (nc <= epath)
+				nc = nc > UINT32_MAX / 2 ? UINT32_MAX : nc * 2;
+			uint64_t *t = realloc(L->perr, (size_t)nc * sizeof(uint64_t));
+			if (!t) {
+				r = -ENOMEM;
+				goto fail;
+			}
+			memset(t + L->perr_cap, 0, (size_t)(nc - L->perr_cap) * sizeof(uint64_t));
+			L->perr = t;
+			L->perr_cap = nc;
+		}
+		uint64_t base = epath && L->perr[epath] ? L->perr[epath] - 1 : ks->v[EVF_ERROR];
+		em = (em & ~1ull) | (ecur.v[EVF_ERROR] != base);
+	}
 	if (w->shapes) {
 		struct shape sh = {ev->kind, code, (uint32_t)cm, (uint32_t)em};
 		uint32_t si;
@@ -1150,6 +1181,8 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 	}
 	if (w->grouping && path_put)
 		L->pst[L->npst++] = st_idx;
+	if (w->path_errors && epath)
+		L->perr[epath] = ecur.v[EVF_ERROR] + 1;
 	int hit = mi;
 	if (hit >= 0)
 		mtf_front(m, (unsigned)hit);
@@ -1828,7 +1861,8 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 				   (ts_runs_used ? FL_INCOMPAT_TS_RUNS : 0) |
 				   (succ_flag(w) ? FL_INCOMPAT_SUCC_PATHS : 0) |
 				   (shapes_used ? FL_INCOMPAT_SHAPES : 0) |
-				   (grouped_used ? FL_INCOMPAT_GROUPED_PATHS : 0));
+				   (grouped_used ? FL_INCOMPAT_GROUPED_PATHS : 0) |
+				   (w->path_errors && w->count ? FL_INCOMPAT_PATH_ERRORS : 0));
 	h.compat_flags = htole32(FL_COMPAT_SESSIONS);
 	h.seq = htole64(seq);
 	if (prev_hash)
@@ -1908,9 +1942,15 @@ struct rstream {
 	bool loaded;
 };
 
+/* Internal column bit: the path stream and the paths dictionary, which
+ * the error column needs with PATH_ERRORS (FORMAT.md 5.4.4) */
+#define FL_COL_ERRPATH 0x80000000u
+
 struct fl_segment {
 	struct fl_segment_info info;
 	uint32_t columns;
+	uint32_t load_cols;  /* columns, plus FL_COL_ERRPATH when needed */
+	bool hide_path;      /* path decoded for PATH_ERRORS alone: not output */
 	uint32_t *pids;
 	size_t npids;
 	char *hosts_arena;
@@ -1960,6 +2000,12 @@ struct fl_segment {
 		} *grp;
 		uint32_t ngrp;
 		uint64_t grp_next, grp_pending;
+		/* PATH_ERRORS (FORMAT.md 5.4.4), when the error column is
+		 * decoded: perr[r] is 1 + the error of the lane's last event
+		 * with path r (0: none yet), r in 0 .. the paths dictionary's
+		 * count (nperr entries); else NULL */
+		uint64_t *perr;
+		size_t nperr;
 	} lane[NLANES];
 	uint8_t *lanesel;             /* bit j: lane of event j; NULL: all lane 0 */
 	struct fl_session_first *sessions; /* the sessions block, parsed */
@@ -2051,6 +2097,8 @@ static void seg_reset_iter(struct fl_segment *g)
 			memset(L->succ, 0, L->nsucc * sizeof(uint32_t));
 		if (L->grp)
 			memset(L->grp, 0, L->ngrp * sizeof(*L->grp));
+		if (L->perr)
+			memset(L->perr, 0, L->nperr * sizeof(uint64_t));
 		L->grp_next = L->grp_pending = 0;
 	}
 	g->done = 0;
@@ -2081,6 +2129,7 @@ void fl_segment_free(struct fl_segment *g)
 		free(g->lane[l].succ);
 		free(g->lane[l].shapes);
 		free(g->lane[l].grp);
+		free(g->lane[l].perr);
 	}
 	free(g->blocks);
 	free(g);
@@ -2698,6 +2747,8 @@ static int parse_shapes(struct rlane *L, const uint8_t *raw, size_t len, uint32_
 
 static bool want_dict(uint32_t cols, int d)
 {
+	if ((cols & FL_COL_ERRPATH) && d == D_PATH)
+		return true;
 	if ((cols & FL_COL_SCAN) && (d == D_PATH || d == D_HOST))
 		return true;
 	switch (d) {
@@ -2720,6 +2771,8 @@ static bool want_stream(uint32_t cols, bool succ, int s)
 		return true;
 	if (s == S_PGRP)
 		s = S_EV0 + EVF_PATH;
+	if ((cols & FL_COL_ERRPATH) && s == S_EV0 + EVF_PATH)
+		return true;
 	if ((cols & FL_COL_SCAN) && (s == S_KIND || s == S_TS || s == S_CTXMASK || s == S_EVMASK ||
 				     s == S_CTX0 + CTXF_HOST || s == S_EV0 + EVF_PATH || s == S_EV0 + EVF_PATH2 ||
 				     (succ && (s == S_PID || s == S_PIDNEW))))
@@ -2861,7 +2914,7 @@ static int use_block(struct fl_segment *g, struct open_ctx *c, const struct lblk
 		if (c->seen_dict[di])
 			return fl_set_error(e, -EBADMSG, L->doff, name, "duplicate block");
 		c->seen_dict[di] = true;
-		if (!want_dict(g->columns, di))
+		if (!want_dict(g->load_cols, di))
 			return 0;
 		if ((r = load_lblk(c, L, &raw, &rawlen)))
 			return r;
@@ -2878,7 +2931,7 @@ static int use_block(struct fl_segment *g, struct open_ctx *c, const struct lblk
 			return fl_set_error(e, -EBADMSG, L->doff, name, "duplicate block");
 		c->seen_stream[li][si] = true;
 		if (!g->lane[li].loaded ||
-		    !want_stream(g->columns, c->incompat & (FL_INCOMPAT_SUCC_PATHS | FL_INCOMPAT_GROUPED_PATHS), si))
+		    !want_stream(g->load_cols, c->incompat & (FL_INCOMPAT_SUCC_PATHS | FL_INCOMPAT_GROUPED_PATHS), si))
 			return 0;
 		/* a path scan reads a lane's first field mask alone
 		 * (fl_segment_sole_host); fl_segment_next is refused. A pack
@@ -3047,6 +3100,11 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 		g->columns |= FL_COL_ALL; /* FL_COL_CHANGES alone: every column */
 	/* only segments with lanes can skip the other events */
 	g->changes_only = (g->columns & FL_COL_CHANGES) && (incompat & FL_INCOMPAT_LANES);
+	g->load_cols = g->columns;
+	if ((incompat & FL_INCOMPAT_PATH_ERRORS) && (g->columns & FL_COL_DETAIL) &&
+	    !(g->columns & (FL_COL_NONE | FL_COL_SCAN)))
+		g->load_cols |= FL_COL_ERRPATH;
+	g->hide_path = (g->load_cols & FL_COL_ERRPATH) && !(g->columns & FL_COL_PATHS);
 	g->lane[0].loaded = !g->changes_only;
 	g->lane[1].loaded = (incompat & FL_INCOMPAT_LANES) != 0;
 	g->info.version = version;
@@ -3215,18 +3273,29 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 		return r;
 	}
 	for (int i = 0; i < ND; i++)
-		g->dict_loaded[i] = want_dict(g->columns, i);
+		g->dict_loaded[i] = want_dict(g->load_cols, i);
 	const bool succ = g->info.incompat_flags & FL_INCOMPAT_SUCC_PATHS;
 	const bool pids = g->info.incompat_flags & (FL_INCOMPAT_SUCC_PATHS | FL_INCOMPAT_GROUPED_PATHS);
 	for (int l = 0; l < NLANES; l++) {
 		struct rlane *L = &g->lane[l];
 		for (int i = 0; i < NSTREAMS; i++)
-			L->s[i].loaded = L->loaded && want_stream(g->columns, pids, i);
+			L->s[i].loaded = L->loaded && want_stream(g->load_cols, pids, i);
 		/* GROUPED_PATHS: a lane with a non-empty path-groups block */
 		L->grouped = L->s[S_PGRP].loaded && L->s[S_PGRP].end > L->s[S_PGRP].raw;
 		/* the successor table, for fl_segment_next (a scan keeps its
 		 * own): one entry per paths entry and 0, bounded by the
 		 * dictionary that was just loaded */
+		/* PATH_ERRORS: the last error of each path, for
+		 * fl_segment_next (the path stream is loaded with it) */
+		if ((g->info.incompat_flags & FL_INCOMPAT_PATH_ERRORS) && L->s[S_EV0 + EVF_ERROR].loaded &&
+		    !(g->columns & FL_COL_SCAN)) {
+			L->nperr = (size_t)g->d[D_PATH].n + 1;
+			if (!(L->perr = calloc(L->nperr, sizeof(uint64_t)))) {
+				r = fl_set_error(err, -ENOMEM, 0, "paths", "out of memory");
+				fl_segment_free(g);
+				return r;
+			}
+		}
 		if (succ && L->s[S_EV0 + EVF_PATH].loaded && !(g->columns & FL_COL_SCAN)) {
 			L->nsucc = (size_t)g->d[D_PATH].n + 1;
 			if (!(L->succ = calloc(L->nsucc, sizeof(uint32_t)))) {
@@ -3681,8 +3750,8 @@ static int next_in_lane(struct fl_segment *g, struct rlane *L, struct fr_event *
 		int f = __builtin_ctzll(em);
 		int s = S_EV0 + f;
 		const struct field *fd = &ev_fields[f];
-		if (!L->s[s].loaded)
-			continue;
+		if (!L->s[s].loaded || (f == EVF_ERROR && L->perr))
+			continue; /* PATH_ERRORS: the error after the path */
 		bool in_group = f == EVF_PATH && L->grouped;
 		if (in_group && (r = grp_enter(g, L, st_idx)))
 			return r;
@@ -3705,8 +3774,25 @@ static int next_in_lane(struct fl_segment *g, struct rlane *L, struct fr_event *
 				return r;
 			if (in_group)
 				grp_leave(L, st_idx);
-			set_field(g, t, fd, ks->v[f]);
+			if (!(f == EVF_PATH && g->hide_path))
+				set_field(g, t, fd, ks->v[f]);
 		}
+	}
+	/* PATH_ERRORS: coded when it differs from the last error with the
+	 * event's path (checked against the dictionary when decoded), else
+	 * the kind's last error; then it is the path's last */
+	if (L->perr) {
+		uint64_t p = ks->v[EVF_PATH];
+		if ((x >> EVF_ERROR) & 1) {
+			if ((r = get_value(g, L, S_EV0 + EVF_ERROR, &ev_fields[EVF_ERROR], ks->v[EVF_ERROR], pid, ts,
+					   &ks->v[EVF_ERROR])))
+				return r;
+		} else if (p && L->perr[p]) {
+			ks->v[EVF_ERROR] = L->perr[p] - 1;
+		}
+		if (p)
+			L->perr[p] = ks->v[EVF_ERROR] + 1;
+		set_field(g, t, &ev_fields[EVF_ERROR], ks->v[EVF_ERROR]);
 	}
 	/* SUCC_PATHS: the event's path (coded or the kind state's) follows
 	 * the pid's last one */

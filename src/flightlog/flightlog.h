@@ -86,6 +86,9 @@ struct fl_writer_opts {
  * (tests and measurements). NO wins when both are given. */
 #define FL_WRITER_NO_GROUPED_PATHS 0x100u
 #define FL_WRITER_GROUPED_PATHS_ALWAYS 0x200u
+/* Code the error field against the kind's last error alone, as writers
+ * before PATH_ERRORS did (FORMAT.md 5.4.4; tests and measurements). */
+#define FL_WRITER_NO_PATH_ERRORS 0x400u
 #define FL_PACK_MAX_DEFAULT 4096u
 /* zstd level 9: the recorder encodes segments in its recording loop, and
  * level 19 costs ten times the CPU (0.36M against 3.85M events/s on the

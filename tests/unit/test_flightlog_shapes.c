@@ -484,9 +484,11 @@ static void test_old_bytes(void)
 	void *fx = gen_read_fixture("build-pre-succ.frl", &len);
 	struct gen g = {.rng = 12};
 	gen_build_jobs(&g, 600, 2);
-	void *ob = encode_opts(&g, FL_WRITER_NO_SHAPES | FL_WRITER_NO_SUCC_PATHS | FL_WRITER_NO_GROUPED_PATHS, 0, 0, &olen);
+	void *ob = encode_opts(&g, FL_WRITER_NO_SHAPES | FL_WRITER_NO_SUCC_PATHS | FL_WRITER_NO_GROUPED_PATHS |
+					   FL_WRITER_NO_PATH_ERRORS,
+				   0, 0, &olen);
 	ok(fx && ob && !(seg_incompat(fx) & SHAPES_FLAG) && olen == len && !memcmp(ob, fx, len),
-	   "FL_WRITER_NO_SHAPES | NO_SUCC_PATHS | NO_GROUPED_PATHS writes the fixture's bytes (%zu, %zu)", olen, len);
+	   "FL_WRITER_NO_SHAPES | NO_SUCC_PATHS | NO_GROUPED_PATHS | NO_PATH_ERRORS writes the fixture's bytes (%zu, %zu)", olen, len);
 	char why[256] = "";
 	ok(fx && !gen_check_decode(fx, len, &g, FL_COL_ALL, 0, NULL, why, sizeof(why)),
 	   "and the fixture (no SHAPES) still decodes %s", why);

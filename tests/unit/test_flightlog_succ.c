@@ -396,11 +396,15 @@ static void test_old_segment(void)
 	   "a segment written before SUCC_PATHS decodes to exactly its events %s", why);
 	ok(fx && !check_decode(fx, len, &g, FL_COL_PATHS, FL_READ_FAST, why, sizeof(why)),
 	   "... and with FL_COL_PATHS alone %s", why);
-	/* the fixture is older than SHAPES and GROUPED_PATHS too */
-	void *ob = encode_opts(&g, FL_WRITER_NO_SUCC_PATHS | FL_WRITER_NO_SHAPES | FL_WRITER_NO_GROUPED_PATHS, 0, &olen);
+	/* the fixture is older than SHAPES, GROUPED_PATHS and PATH_ERRORS too */
+	void *ob = encode_opts(&g,
+			       FL_WRITER_NO_SUCC_PATHS | FL_WRITER_NO_SHAPES | FL_WRITER_NO_GROUPED_PATHS |
+				       FL_WRITER_NO_PATH_ERRORS,
+			       0, &olen);
 	ok(ob && fx && olen == len && !memcmp(ob, fx, len),
-	   "re-encoded with FL_WRITER_NO_SUCC_PATHS, NO_SHAPES and NO_GROUPED_PATHS: the same bytes (%zu, %zu)", olen,
-	   len);
+	   "re-encoded with FL_WRITER_NO_SUCC_PATHS, NO_SHAPES, NO_GROUPED_PATHS and NO_PATH_ERRORS: the same bytes "
+	   "(%zu, %zu)",
+	   olen, len);
 	void *nb = encode_opts(&g, 0, 0, &nlen);
 	ok(nb && nlen < len && (seg_incompat(nb) & SUCC_FLAG) && !check_decode(nb, nlen, &g, FL_COL_ALL, 0, why, sizeof(why)),
 	   "re-encoded with SUCC_PATHS: %zu bytes, %zu before %s", nlen, len, why);
