@@ -599,6 +599,75 @@ static inline void gen_build_jobs(struct gen *g, size_t n, unsigned jobs)
 	g->n = n;
 }
 
+/* Parallel writers of the change lane (tar -x of several archives at
+ * once, a package manager's workers): up to `jobs` processes at a time,
+ * each a new pid that creates the files of its own directory in order,
+ * now and then chmods the file it just created or writes an earlier one
+ * again, rarely opens a shared file (lane 0), and exits (lane 0) after
+ * its last file; the jobs' events interleave at random. Each pid's
+ * change paths are a run of their own in lane 1 (what FORMAT.md 5.4.3
+ * groups there). Deterministic for a given g->rng. */
+static inline void gen_unpack_jobs(struct gen *g, size_t n, unsigned jobs)
+{
+	enum { MAXJ = 8 };
+	struct {
+		uint32_t pid;
+		unsigned dir, file, nfiles;
+		uint64_t start;
+		int live;
+	} j[MAXJ];
+	if (jobs < 1)
+		jobs = 1;
+	if (jobs > MAXJ)
+		jobs = MAXJ;
+	memset(j, 0, sizeof(j));
+	uint64_t t = 1700000000000000000ull;
+	uint32_t pid = 60000;
+	unsigned ndir = 0;
+	while (g->n < n) {
+		unsigned k = (unsigned)gen_below(g, jobs);
+		t += 1000 + gen_below(g, 40000);
+		if (!j[k].live) {
+			j[k].pid = ++pid;
+			j[k].dir = ndir++;
+			j[k].file = 0;
+			j[k].nfiles = 3 + (unsigned)gen_below(g, 30);
+			j[k].start = t;
+			j[k].live = 1;
+		}
+		struct fr_event *e = gen_push(g);
+		gen_ctx(e, j[k].pid, 59999, "tar", "/usr/bin/tar", j[k].start);
+		e->ts_ns = t;
+		unsigned what = (unsigned)gen_below(g, 20);
+		char p[64];
+		if (j[k].file >= j[k].nfiles) {
+			e->kind = FR_EV_EXIT;
+			j[k].live = 0;
+			continue;
+		}
+		if (what < 14 || !j[k].file) {
+			snprintf(p, sizeof(p), "/srv/pkg%u/lib/file%03u.so", j[k].dir, j[k].file++);
+			e->kind = FR_EV_CREATE;
+			e->mode = 0644;
+			e->flags = 01 | 0100 | 01000;
+		} else if (what < 17) {
+			snprintf(p, sizeof(p), "/srv/pkg%u/lib/file%03u.so", j[k].dir, j[k].file - 1);
+			e->kind = FR_EV_CHMOD;
+			e->mode = 0755;
+		} else if (what < 19) {
+			snprintf(p, sizeof(p), "/srv/pkg%u/lib/file%03u.so", j[k].dir,
+				 (unsigned)gen_below(g, j[k].file));
+			e->kind = FR_EV_MODIFY;
+			e->length = 4096;
+		} else {
+			snprintf(p, sizeof(p), "/etc/ld.so.cache");
+			e->kind = FR_EV_OPEN;
+		}
+		e->path = gen_strdup(g, p);
+	}
+	g->n = n;
+}
+
 /* Decode buf and check its paths dictionary against want[0..nw): the
  * incompat flag `flag` (named flag_name) set exactly when `flagged`, the
  * entries in order, contiguous, each followed by a NUL (what the path
@@ -807,6 +876,237 @@ static inline int gen_decode_all(const void *buf, size_t len, struct fl_error *e
 		*e = *fl_segment_error(s);
 	fl_segment_free(s);
 	return r;
+}
+
+/* The number of g's events in each lane (FORMAT.md 5.6): cnt[1] the
+ * change kinds', cnt[0] the rest. */
+static inline void gen_lane_counts(const struct gen *g, size_t cnt[2])
+{
+	cnt[0] = cnt[1] = 0;
+	for (size_t i = 0; i < g->n; i++)
+		cnt[gen_is_change(g->ev[i].kind)]++;
+}
+
+/* e as a read with column groups cols returns it: the fields outside the
+ * groups zero / NULL (flightlog.h). */
+static inline void gen_mask_event(struct fr_event *e, uint32_t cols)
+{
+	uint32_t gr = cols & FL_COL_ALL;
+	if (!gr)
+		gr = FL_COL_ALL;
+	if (!(gr & FL_COL_CTX)) {
+		e->tid = e->ppid = e->uid = e->euid = e->auid = e->ses = e->tty = 0;
+		e->cgroup = e->pstart_ns = 0;
+	}
+	if (!(gr & FL_COL_NAMES))
+		e->host = e->comm = e->exe = e->target_comm = NULL;
+	if (!(gr & FL_COL_PATHS))
+		e->path = e->path2 = e->cwd = NULL;
+	if (!(gr & FL_COL_ARGV)) {
+		e->argv = NULL;
+		e->argv_len = 0;
+		e->line = NULL;
+	}
+	if (!(gr & FL_COL_DETAIL)) {
+		e->error = e->signal = e->code = 0;
+		e->trunc = e->flags = e->mode = e->owner = e->group = e->child_pid = e->target_pid = 0;
+		e->new_uid = e->new_euid = e->proto = e->port = e->rport = 0;
+		e->length = e->count = e->inode = 0;
+		memset(&e->addr, 0, sizeof(e->addr));
+		memset(&e->raddr, 0, sizeof(e->raddr));
+	}
+}
+
+/* A gen_cols_cmp: every field of the groups cols selects equal, every
+ * other field zero / NULL. */
+static inline int gen_masked_cmp(const struct fr_event *want, const struct fr_event *got, uint32_t cols)
+{
+	struct fr_event w = *want;
+	gen_mask_event(&w, cols);
+	return fr_event_compare(&w, got);
+}
+
+/* Segments a and b decode to the same events (and the same end) with
+ * columns cols and read flags rflags. 0 when they do. */
+static inline int gen_same_decodes(const void *a, size_t alen, const void *b, size_t blen, uint32_t cols,
+				   uint32_t rflags, char *why, size_t wl)
+{
+	struct fl_read_opts o = {.columns = cols, .flags = rflags};
+	struct fl_segment *sa = NULL, *sb = NULL;
+	struct fl_error e;
+	int bad = 0;
+	if (fl_segment_open_ex(a, alen, &o, &sa, &e) || fl_segment_open_ex(b, blen, &o, &sb, &e))
+		bad = (snprintf(why, wl, "open: %s", e.msg), 1);
+	size_t i = 0;
+	while (!bad) {
+		struct fr_event ea, eb;
+		int ra = fl_segment_next(sa, &ea), rb = fl_segment_next(sb, &eb);
+		if (ra != rb)
+			bad = (snprintf(why, wl, "event %zu: next %d and %d", i, ra, rb), 1);
+		else if (ra != 1)
+			break;
+		else if (fr_event_compare(&ea, &eb))
+			bad = (snprintf(why, wl, "event %zu differs (%d)", i, fr_event_compare(&ea, &eb)), 1);
+		i++;
+	}
+	fl_segment_free(sa);
+	fl_segment_free(sb);
+	return bad;
+}
+
+/* What one (damaged) segment does in one of three reads: mode 0 decodes
+ * every event, mode 1 decodes with FL_COL_CHANGES, mode 2 scans every
+ * path (FL_COL_SCAN open, fl_segment_find_paths). Returns the code (0
+ * when all went through), *e the error (zeroed when none). */
+static inline int gen_read_mode(const uint8_t *b, size_t len, int mode, struct fl_error *e)
+{
+	memset(e, 0, sizeof(*e));
+	if (mode == 0)
+		return gen_decode_all(b, len, e);
+	struct fl_read_opts o = {.columns = mode == 1 ? FL_COL_CHANGES : FL_COL_SCAN};
+	struct fl_segment *s;
+	int r = fl_segment_open_ex(b, len, &o, &s, e);
+	if (r)
+		return r;
+	if (mode == 1) {
+		struct fr_event ev;
+		while ((r = fl_segment_next(s, &ev)) == 1)
+			;
+	} else {
+		size_t nd = 0, nh = 0;
+		const char *const *d = fl_segment_dict(s, FL_DICT_PATHS, NULL, &nd);
+		struct fl_path_hit *h = NULL;
+		r = nd ? fl_segment_find_paths(s, d, nd, &h, &nh) : 0;
+		free(h);
+	}
+	if (r < 0)
+		*e = *fl_segment_error(s);
+	fl_segment_free(s);
+	return r;
+}
+
+/* ---- path scans (fl_segment_find_paths) against each other and the
+ * events ---- */
+
+struct gen_scan {
+	int r;
+	struct fl_segment *s; /* the hits' paths and the host are borrowed from it */
+	struct fl_path_hit *h;
+	size_t n;
+	const char *host; /* fl_segment_sole_host */
+};
+
+static inline void gen_scan_free(struct gen_scan *sc)
+{
+	free(sc->h);
+	fl_segment_free(sc->s);
+	memset(sc, 0, sizeof(*sc));
+}
+
+/* Scan buf (opened with cols and FL_READ_FAST) for every paths dictionary
+ * entry at once (all = true) or for the entry of path p. */
+static inline void gen_scan_paths(const void *buf, size_t len, uint32_t cols, bool all, const char *p,
+				  struct gen_scan *sc)
+{
+	struct fl_read_opts o = {.columns = cols, .flags = FL_READ_FAST};
+	struct fl_error err;
+	memset(sc, 0, sizeof(*sc));
+	if ((sc->r = fl_segment_open_ex(buf, len, &o, &sc->s, &err)))
+		return;
+	size_t nd = 0;
+	const char *const *d = fl_segment_dict(sc->s, FL_DICT_PATHS, NULL, &nd);
+	const char *ent = all ? NULL : fl_segment_path_entry(sc->s, p);
+	if (all ? nd > 0 : ent != NULL)
+		sc->r = fl_segment_find_paths(sc->s, all ? d : &ent, all ? nd : 1, &sc->h, &sc->n);
+	sc->host = fl_segment_sole_host(sc->s);
+}
+
+/* The hits g's events give: events with a non-NULL path or path2 (all),
+ * or whose path or path2 is p; only change events with changes. 0 when
+ * sc has exactly those. */
+static inline int gen_scan_vs_events(const struct gen_scan *sc, const struct gen *g, bool changes, bool all,
+				     const char *p, char *why, size_t wl)
+{
+	if (sc->r)
+		return snprintf(why, wl, "scan: %d", sc->r), 1;
+	size_t k = 0, ord = 0;
+	for (size_t i = 0; i < g->n; i++) {
+		const struct fr_event *e = &g->ev[i];
+		if (changes && !gen_is_change(e->kind))
+			continue;
+		bool hit = all ? e->path || e->path2 : gen_same_str(e->path, p) || gen_same_str(e->path2, p);
+		if (hit) {
+			if (k >= sc->n || sc->h[k].ordinal != ord || sc->h[k].kind != e->kind ||
+			    sc->h[k].ts_ns != e->ts_ns || !gen_same_str(sc->h[k].path, e->path) ||
+			    !gen_same_str(sc->h[k].path2, e->path2))
+				return snprintf(why, wl, "event %zu is not hit %zu of %zu", i, k, sc->n), 1;
+			k++;
+		}
+		ord++;
+	}
+	if (k != sc->n)
+		return snprintf(why, wl, "%zu hits, %zu expected", sc->n, k), 1;
+	return 0;
+}
+
+/* Two scans found the same hits (and the same sole host). */
+static inline int gen_same_scans(const struct gen_scan *a, const struct gen_scan *b, char *why, size_t wl)
+{
+	if (a->r || b->r)
+		return snprintf(why, wl, "scans returned %d and %d", a->r, b->r), 1;
+	if (a->n != b->n)
+		return snprintf(why, wl, "%zu and %zu hits", a->n, b->n), 1;
+	for (size_t k = 0; k < a->n; k++)
+		if (a->h[k].ordinal != b->h[k].ordinal || a->h[k].ts_ns != b->h[k].ts_ns ||
+		    a->h[k].kind != b->h[k].kind || !gen_same_str(a->h[k].path, b->h[k].path) ||
+		    !gen_same_str(a->h[k].path2, b->h[k].path2))
+			return snprintf(why, wl, "hit %zu differs", k), 1;
+	if (!gen_same_str(a->host, b->host))
+		return snprintf(why, wl, "sole hosts '%s' and '%s'", a->host ? a->host : "(null)",
+				b->host ? b->host : "(null)"),
+		       1;
+	return 0;
+}
+
+/* A fuzz seed: g's events written with writer flags `flags` (seq 3, a
+ * made-up previous hash) into DIR/name, after checking that the segment
+ * has the incompat flag `flag` and decodes to exactly g's events. 0 when
+ * written; *len gets its size, why what went wrong. */
+static inline int gen_write_seed(const char *dir, const char *name, const struct gen *g, uint32_t flags,
+				 uint32_t flag, size_t *len, char *why, size_t wl)
+{
+	struct fl_writer *w;
+	struct fl_writer_opts o = {.flags = flags};
+	void *buf = NULL;
+	uint8_t prev[FL_HASH_LEN] = {1, 2, 3};
+	*len = 0;
+	int r = fl_writer_new(&o, &w);
+	for (size_t i = 0; !r && i < g->n; i++)
+		r = fl_writer_add(w, &g->ev[i]);
+	if (!r)
+		r = fl_writer_finish(w, prev, 3, &buf, len);
+	fl_writer_free(w);
+	struct fl_segment *s;
+	int bad = r != 0;
+	if (bad)
+		snprintf(why, wl, "encode: %d", r);
+	if (!bad && !fl_segment_open(buf, *len, &s, NULL)) {
+		if (!(fl_segment_info(s)->incompat_flags & flag))
+			bad = (snprintf(why, wl, "incompat flag 0x%x clear", flag), 1);
+		fl_segment_free(s);
+	} else if (!bad) {
+		bad = (snprintf(why, wl, "open failed"), 1);
+	}
+	bad = bad || gen_check_decode(buf, *len, g, FL_COL_ALL, 0, NULL, why, wl);
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	FILE *f = bad ? NULL : fopen(p, "wb");
+	if (!bad && (!f || fwrite(buf, 1, *len, f) != *len))
+		bad = (snprintf(why, wl, "cannot write the file"), 1);
+	if (f && fclose(f))
+		bad = 1;
+	free(buf);
+	return bad;
 }
 
 /* A whole file (a fixture) in a malloc'd buffer; NULL when unreadable. */
