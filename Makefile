@@ -66,7 +66,7 @@ $(BUILD)/libflightrec.a: $(CORE_OBJS)
 $(BUILD)/flightrec: $(CLI_OBJS) $(BUILD)/libflightrec.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libflightrec.a $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(BUILD)/libflightrec.a
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h tests/unit/fl_testgen.h tests/unit/fl_testseg.h $(BUILD)/libflightrec.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -DFIXTURE_DIR='"$(abspath tests/fixtures)"' -o $@ $< $(BUILD)/libflightrec.a $(LDLIBS)
 

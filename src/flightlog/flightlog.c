@@ -3541,8 +3541,8 @@ static int grp_start(struct fl_segment *g, struct rlane *L, uint32_t st_idx)
 	struct rstream *ps = &L->s[S_EV0 + EVF_PATH];
 	if (st_idx >= L->ngrp) {
 		uint32_t nc = L->ngrp ? L->ngrp : 64;
-		while (nc <= st_idx)
-			nc *= 2;
+		while (nc <= st_idx) /* st_idx < 2^30: a byte of shape per event */
+			nc = nc > UINT32_MAX / 2 ? UINT32_MAX : nc * 2;
 		struct pgrp *t = realloc(L->grp, (size_t)nc * sizeof(*t));
 		if (!t)
 			return fl_set_error(&g->err, -ENOMEM, 0, lane_stream_name(L != g->lane, S_PGRP),
@@ -4050,7 +4050,7 @@ static int scan_lane(struct fl_segment *g, int l, const uint32_t *want, size_t n
 				if (pi >= ngrp) {
 					uint32_t nc = ngrp ? ngrp : 64;
 					while (nc <= pi)
-						nc *= 2;
+						nc = nc > UINT32_MAX / 2 ? UINT32_MAX : nc * 2;
 					struct pgrp *t = realloc(grp, (size_t)nc * sizeof(*t));
 					if (!t) {
 						r = -ENOMEM;
