@@ -823,55 +823,80 @@ static int succ_recode(const struct fl_bytes *b, const struct fl_bytes *predbits
 	return 0;
 }
 
+/* The length of the varint at p (< end), or 0 when it runs past end. */
+static inline size_t varint_len(const uint8_t *p, const uint8_t *end)
+{
+	size_t k = 0;
+	while (p + k < end && k < 10 && (p[k] & 0x80))
+		k++;
+	return p + k < end && k < 10 ? k + 1 : 0;
+}
+
 /* GROUPED_PATHS (FORMAT.md 5.4.3): the n values of a lane's path stream b
  * into *out grouped by process (st[j], the context state of value j, one
  * of nst), processes in the order of their first value, and the size of
- * each group into *sizes. Two passes over the varints: sizes and bytes
- * per group, then each value copied to its group's next place. */
+ * each group into *sizes; *moved false (and out, sizes untouched unless
+ * force) when grouping would move no value: each process's values already
+ * follow one another. Two passes over the varints: sizes and bytes per group, then
+ * each value copied to its group's next place. */
 static int group_paths(const struct fl_bytes *b, const uint32_t *st, uint64_t n, uint32_t nst,
-		       struct fl_bytes *out, struct fl_bytes *sizes)
+		       bool force, struct fl_bytes *out, struct fl_bytes *sizes, bool *moved)
 {
 	uint32_t *gid = malloc((nst ? nst : 1) * sizeof(uint32_t));
 	uint64_t *cnt = calloc(nst ? nst : 1, sizeof(uint64_t)), *at = calloc(nst ? nst : 1, sizeof(uint64_t));
 	uint32_t ng = 0;
+	bool mv = false;
 	int r = -ENOMEM;
-	if (!gid || !cnt || !at || fl_bytes_grow(out, b->len))
+	if (!gid || !cnt || !at)
 		goto out;
 	memset(gid, 0xff, (nst ? nst : 1) * sizeof(uint32_t));
 	const uint8_t *p = b->p, *end = b->p + b->len;
-	uint64_t x;
 	for (uint64_t j = 0; j < n; j++) {
-		const uint8_t *q = p;
-		if (st[j] >= nst || fl_get_varint(&p, end, &x)) {
+		size_t k = p < end ? varint_len(p, end) : 0;
+		if (st[j] >= nst || !k) {
 			r = -EINVAL; /* the writer's own bookkeeping disagrees */
 			goto out;
 		}
-		if (gid[st[j]] == UINT32_MAX)
-			gid[st[j]] = ng++;
-		cnt[gid[st[j]]]++;
-		at[gid[st[j]]] += (uint64_t)(p - q);
+		uint32_t g = gid[st[j]];
+		if (g == UINT32_MAX)
+			g = gid[st[j]] = ng++;
+		else
+			mv |= g != ng - 1; /* a process seen before another came back */
+		cnt[g]++;
+		at[g] += k;
+		p += k;
 	}
 	if (p != end) {
 		r = -EINVAL;
+		goto out;
+	}
+	r = 0;
+	if (!mv && !force)
+		goto out;
+	if (fl_bytes_grow(out, b->len)) {
+		r = -ENOMEM;
 		goto out;
 	}
 	for (uint64_t g = 0, sum = 0; g < ng; g++) {
 		uint64_t len = at[g];
 		at[g] = sum;
 		sum += len;
-		if (fl_put_varint(sizes, cnt[g]))
+		if (fl_put_varint(sizes, cnt[g])) {
+			r = -ENOMEM;
 			goto out;
+		}
 	}
 	p = b->p;
 	for (uint64_t j = 0; j < n; j++) {
-		const uint8_t *q = p;
-		fl_get_varint(&p, end, &x); /* checked above */
-		memcpy(out->p + at[gid[st[j]]], q, (size_t)(p - q));
-		at[gid[st[j]]] += (uint64_t)(p - q);
+		size_t k = varint_len(p, end); /* checked above */
+		memcpy(out->p + at[gid[st[j]]], p, k);
+		at[gid[st[j]]] += k;
+		p += k;
 	}
 	out->len = b->len;
-	r = 0;
 out:
+	if (!r)
+		*moved = mv;
 	free(gid);
 	free(cnt);
 	free(at);
@@ -1758,9 +1783,10 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 			const struct wlane *L = &w->lane[l];
 			void *gz = NULL;
 			size_t g = 0, gs = 0;
-			if ((r = group_paths(path, L->pst, L->npst, L->m.nst, &grouped[l], &groups[l])))
+			bool moved = false;
+			if ((r = group_paths(path, L->pst, L->npst, L->m.nst, w->grouping == 2, &grouped[l], &groups[l],
+					     &moved)))
 				goto out;
-			bool moved = memcmp(grouped[l].p, path->p, path->len);
 			bool use = w->grouping == 2;
 			if (w->grouping == 1 && moved) {
 				if ((r = stored_size(w, path->p, path->len, &pz_len, &pz)) ||
