@@ -497,6 +497,26 @@ static void wdict_free(struct wdict *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/* Grow the table *t of *cap entries of elem bytes (first: the size of a
+ * new table) by doubling until index need fits, the new entries zero.
+ * The writer's successor and per-path error tables, the readers' path
+ * group tables. need < 2^31 where it is used (a reference into a
+ * dictionary of at most 2^30 bytes, a pid state of a 2^30-byte stream),
+ * so the doubling stops before it would wrap. */
+static int table_grow(void **t, uint32_t *cap, size_t elem, uint64_t need, uint32_t first)
+{
+	uint32_t nc = *cap ? *cap : first;
+	while (nc <= need)
+		nc = nc > UINT32_MAX / 2 ? UINT32_MAX : nc * 2;
+	uint8_t *n = realloc(*t, (size_t)nc * elem);
+	if (!n)
+		return -ENOMEM;
+	memset(n + (size_t)*cap * elem, 0, (size_t)(nc - *cap) * elem);
+	*t = n;
+	*cap = nc;
+	return 0;
+}
+
 /* --------------------------------------------------------------- writer */
 
 struct fl_writer {
@@ -903,11 +923,11 @@ out:
 	return r;
 }
 
-/* The bytes block (raw, raw_len) takes on disk (*out): compressed at the
- * writer's level, or raw when that is not smaller (compress_block's rule).
- * The compressed copy goes to *z (the caller frees it; NULL when stored
- * raw) when z is not NULL. */
-static int stored_size(struct fl_writer *w, const uint8_t *raw, size_t raw_len, size_t *out, void **z)
+/* The bytes (raw, raw_len) take on disk (*out): compressed at level lvl,
+ * or raw when that is not smaller or the writer stores raw blocks. The
+ * compressed copy goes to *z (the caller's to free) when z is not NULL
+ * and it is the one stored; else *z is left NULL. */
+static int stored_size(struct fl_writer *w, const uint8_t *raw, size_t raw_len, int lvl, size_t *out, void **z)
 {
 	if (w->raw || !raw_len) {
 		*out = raw_len;
@@ -917,7 +937,7 @@ static int stored_size(struct fl_writer *w, const uint8_t *raw, size_t raw_len, 
 	void *c = malloc(bound);
 	if (!c)
 		return -ENOMEM;
-	size_t n = ZSTD_compressCCtx(w->cctx, c, bound, raw, raw_len, w->level);
+	size_t n = ZSTD_compressCCtx(w->cctx, c, bound, raw, raw_len, lvl);
 	if (ZSTD_isError(n)) {
 		free(c);
 		return -EIO;
@@ -927,22 +947,6 @@ static int stored_size(struct fl_writer *w, const uint8_t *raw, size_t raw_len, 
 		*z = c;
 	else
 		free(c);
-	return 0;
-}
-
-/* Grow a lane's successor table past reference n (the paths dictionary's
- * count), the new entries 0. */
-static int succ_grow(struct wlane *L, uint32_t n)
-{
-	uint32_t nc = L->succ_cap ? L->succ_cap : 256;
-	while (nc <= n)
-		nc = nc > UINT32_MAX / 2 ? UINT32_MAX : nc * 2;
-	uint32_t *t = realloc(L->succ, (size_t)nc * sizeof(uint32_t));
-	if (!t)
-		return -ENOMEM;
-	memset(t + L->succ_cap, 0, (size_t)(nc - L->succ_cap) * sizeof(uint32_t));
-	L->succ = t;
-	L->succ_cap = nc;
 	return 0;
 }
 
@@ -1093,22 +1097,12 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 	/* PATH_ERRORS: the error is predicted by the last one with the
 	 * event's path, when there is one; the table grows with the
 	 * dictionary before anything is written (a failed add keeps it) */
-	uint64_t epath = ecur.v[EVF_PATH];
+	uint64_t path = ecur.v[EVF_PATH];
 	if (w->path_errors) {
-		if (epath >= L->perr_cap) {
-			uint32_t nc = L->perr_cap ? L->perr_cap : 256;
-			while (nc <= epath)
-				nc = nc > UINT32_MAX / 2 ? UINT32_MAX : nc * 2;
-			uint64_t *t = realloc(L->perr, (size_t)nc * sizeof(uint64_t));
-			if (!t) {
-				r = -ENOMEM;
-				goto fail;
-			}
-			memset(t + L->perr_cap, 0, (size_t)(nc - L->perr_cap) * sizeof(uint64_t));
-			L->perr = t;
-			L->perr_cap = nc;
-		}
-		uint64_t base = epath && L->perr[epath] ? L->perr[epath] - 1 : ks->v[EVF_ERROR];
+		if (path >= L->perr_cap &&
+		    (r = table_grow((void **)&L->perr, &L->perr_cap, sizeof(uint64_t), path, 256)))
+			goto fail;
+		uint64_t base = path && L->perr[path] ? L->perr[path] - 1 : ks->v[EVF_ERROR];
 		em = (em & ~1ull) | (ecur.v[EVF_ERROR] != base);
 	}
 	if (w->shapes) {
@@ -1144,10 +1138,11 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 	/* SUCC_PATHS: a byte of predbits per 8 path values (the bit is set
 	 * at commit), and room in the table for this path as a key before it
 	 * becomes one (every key is below succ_cap) */
-	uint64_t path = ecur.v[EVF_PATH];
 	bool path_put = (em >> EVF_PATH) & 1;
-	if (w->succ_paths && ((path_put && L->npath % 8 == 0 && fl_bytes_put(&L->predbits, "", 1)) ||
-			      (path >= L->succ_cap && succ_grow(L, w->d[D_PATH].n)))) {
+	if (w->succ_paths &&
+	    ((path_put && L->npath % 8 == 0 && fl_bytes_put(&L->predbits, "", 1)) ||
+	     (path >= L->succ_cap &&
+	      table_grow((void **)&L->succ, &L->succ_cap, sizeof(uint32_t), w->d[D_PATH].n, 256)))) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -1206,8 +1201,8 @@ int fl_writer_add(struct fl_writer *w, const struct fr_event *ev)
 	}
 	if (w->grouping && path_put)
 		L->pst[L->npst++] = st_idx;
-	if (w->path_errors && epath)
-		L->perr[epath] = ecur.v[EVF_ERROR] + 1;
+	if (w->path_errors && path)
+		L->perr[path] = ecur.v[EVF_ERROR] + 1;
 	int hit = mi;
 	if (hit >= 0)
 		mtf_front(m, (unsigned)hit);
@@ -1596,10 +1591,6 @@ static int compress_block(struct fl_writer *w, struct outblk *b)
 {
 	if (w->raw || b->z) /* b->z: compressed already (GROUPED_PATHS' trial) */
 		return 0;
-	size_t bound = ZSTD_compressBound(b->raw_len);
-	void *z = malloc(bound);
-	if (!z)
-		return -ENOMEM;
 	/* The timestamp planes (1-2 bytes per event, mostly zeros at ms
 	 * resolution) at most at level 6: it finds most of what level 9
 	 * does on them (an unpack's change-lane planes: 5.3 KB at 3,
@@ -1607,18 +1598,11 @@ static int compress_block(struct fl_writer *w, struct outblk *b)
 	enum { FL_TS_LEVEL_MAX = 6 };
 	int lvl = b->type % LANE_TYPE_OFFSET == stream_type(S_TS) && w->level > FL_TS_LEVEL_MAX ? FL_TS_LEVEL_MAX
 												: w->level;
-	size_t n = ZSTD_compressCCtx(w->cctx, z, bound, b->raw, b->raw_len, lvl);
-	if (ZSTD_isError(n)) {
-		free(z);
-		return -EIO;
-	}
-	if (n >= b->raw_len) {
-		free(z);
-		return 0;
-	}
-	b->z = z;
-	b->z_len = n;
-	return 0;
+	size_t n = 0;
+	int r = stored_size(w, b->raw, b->raw_len, lvl, &n, &b->z);
+	if (!r && b->z)
+		b->z_len = n;
+	return r;
 }
 
 /* The paths dictionary b (plain layout) or its split layout (dict_split,
@@ -1789,9 +1773,9 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 				goto out;
 			bool use = w->grouping == 2;
 			if (w->grouping == 1 && moved) {
-				if ((r = stored_size(w, path->p, path->len, &pz_len, &pz)) ||
-				    (r = stored_size(w, grouped[l].p, grouped[l].len, &g, &gz)) ||
-				    (r = stored_size(w, groups[l].p, groups[l].len, &gs, NULL))) {
+				if ((r = stored_size(w, path->p, path->len, w->level, &pz_len, &pz)) ||
+				    (r = stored_size(w, grouped[l].p, grouped[l].len, w->level, &g, &gz)) ||
+				    (r = stored_size(w, groups[l].p, groups[l].len, w->level, &gs, NULL))) {
 					free(pz);
 					free(gz);
 					goto out;
@@ -3308,9 +3292,6 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 			L->s[i].loaded = L->loaded && want_stream(g->load_cols, pids, i);
 		/* GROUPED_PATHS: a lane with a non-empty path-groups block */
 		L->grouped = L->s[S_PGRP].loaded && L->s[S_PGRP].end > L->s[S_PGRP].raw;
-		/* the successor table, for fl_segment_next (a scan keeps its
-		 * own): one entry per paths entry and 0, bounded by the
-		 * dictionary that was just loaded */
 		/* PATH_ERRORS: the last error of each path, for
 		 * fl_segment_next (the path stream is loaded with it) */
 		if ((g->info.incompat_flags & FL_INCOMPAT_PATH_ERRORS) && L->s[S_EV0 + EVF_ERROR].loaded &&
@@ -3322,6 +3303,9 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 				return r;
 			}
 		}
+		/* the successor table, for fl_segment_next (a scan keeps its
+		 * own): one entry per paths entry and 0, bounded by the
+		 * dictionary that was just loaded */
 		if (succ && L->s[S_EV0 + EVF_PATH].loaded && !(g->columns & FL_COL_SCAN)) {
 			L->nsucc = (size_t)g->d[D_PATH].n + 1;
 			if (!(L->succ = calloc(L->nsucc, sizeof(uint32_t)))) {
@@ -3562,41 +3546,52 @@ static int get_succ_path(struct fl_segment *g, struct rlane *L, int s, uint32_t 
  * value of the pid whose context state is st_idx, starting its group (the
  * next size in path-groups, at grp_next) when it has none. grp_leave
  * records the read. */
+/* The group of a pid that has none yet (*q zero): its size read from the
+ * path-groups stream at *gs (before gsend), its values from *next in the
+ * path stream raw .. end, past which *next then moves. NULL, or what is
+ * wrong, in the path-groups block (*in_sizes) or the path stream. Shared
+ * by the decoder and the path scan, which keep their state apart. */
+static const char *grp_open(const uint8_t **gs, const uint8_t *gsend, const uint8_t *raw, const uint8_t *end,
+			    uint64_t *next, struct pgrp *q, bool *in_sizes)
+{
+	uint64_t c = 0, x;
+	bool exhausted = *gs >= gsend;
+	*in_sizes = true;
+	if (fl_get_varint(gs, gsend, &c))
+		return exhausted ? "stream exhausted" : "bad varint";
+	if (!c)
+		return "empty path group";
+	*in_sizes = false;
+	/* each value takes at least a byte: c is bounded before the walk */
+	if (!raw || c > (uint64_t)(end - raw) - *next)
+		return "path group past the end of the stream";
+	const uint8_t *p = raw + *next;
+	for (uint64_t k = 0; k < c; k++)
+		if (fl_get_varint(&p, end, &x))
+			return "path group past the end of the stream";
+	q->cur = (uint32_t)*next + 1;
+	q->left = (uint32_t)c;
+	*next = (uint64_t)(p - raw);
+	return NULL;
+}
+
 static int grp_start(struct fl_segment *g, struct rlane *L, uint32_t st_idx)
 {
 	struct rstream *ps = &L->s[S_EV0 + EVF_PATH];
-	if (st_idx >= L->ngrp) {
-		uint32_t nc = L->ngrp ? L->ngrp : 64;
-		while (nc <= st_idx) /* st_idx < 2^30: a byte of shape per event */
-			nc = nc > UINT32_MAX / 2 ? UINT32_MAX : nc * 2;
-		struct pgrp *t = realloc(L->grp, (size_t)nc * sizeof(*t));
-		if (!t)
-			return fl_set_error(&g->err, -ENOMEM, 0, lane_stream_name(L != g->lane, S_PGRP),
-					    "out of memory");
-		memset(t + L->ngrp, 0, (size_t)(nc - L->ngrp) * sizeof(*t));
-		L->grp = t;
-		L->ngrp = nc;
-	}
+	if (st_idx >= L->ngrp && table_grow((void **)&L->grp, &L->ngrp, sizeof(*L->grp), st_idx, 64))
+		return fl_set_error(&g->err, -ENOMEM, 0, lane_stream_name(L != g->lane, S_PGRP), "out of memory");
 	struct pgrp *q = &L->grp[st_idx];
 	if (!q->cur) {
-		uint64_t c = 0, x;
-		int r = get(g, L, S_PGRP, &c);
-		if (r)
-			return r;
-		if (!c)
-			return stream_err(g, L, S_PGRP, "empty path group");
-		/* each value takes at least a byte: c is bounded before the walk */
-		if (!ps->raw || c > (uint64_t)(ps->end - ps->raw) - L->grp_next)
-			return stream_err(g, L, S_EV0 + EVF_PATH, "path group past the end of the stream");
-		const uint8_t *p = ps->raw + L->grp_next;
-		ps->p = p;
-		for (uint64_t k = 0; k < c; k++)
-			if (fl_get_varint(&p, ps->end, &x))
-				return stream_err(g, L, S_EV0 + EVF_PATH, "path group past the end of the stream");
-		q->cur = (uint32_t)L->grp_next + 1;
-		q->left = (uint32_t)c;
-		L->grp_pending += c;
-		L->grp_next = (uint64_t)(p - ps->raw);
+		bool in_sizes;
+		uint64_t at = L->grp_next;
+		const char *bad = grp_open(&L->s[S_PGRP].p, L->s[S_PGRP].end, ps->raw, ps->end, &L->grp_next, q,
+					   &in_sizes);
+		if (bad) {
+			if (!in_sizes && ps->raw)
+				ps->p = ps->raw + at; /* the error's byte: the group's start */
+			return stream_err(g, L, in_sizes ? S_PGRP : S_EV0 + EVF_PATH, bad);
+		}
+		L->grp_pending += q->left;
 	}
 	if (!q->left)
 		return stream_err(g, L, S_EV0 + EVF_PATH, "more path values than the process's group");
@@ -4073,44 +4068,19 @@ static int scan_lane(struct fl_segment *g, int l, const uint32_t *want, size_t n
 			struct pgrp *q = NULL;
 			if (grouped && !which) {
 				uint32_t pi = (uint32_t)(R - pids.r);
-				if (pi >= ngrp) {
-					uint32_t nc = ngrp ? ngrp : 64;
-					while (nc <= pi)
-						nc = nc > UINT32_MAX / 2 ? UINT32_MAX : nc * 2;
-					struct pgrp *t = realloc(grp, (size_t)nc * sizeof(*t));
-					if (!t) {
-						r = -ENOMEM;
-						goto out;
-					}
-					memset(t + ngrp, 0, (size_t)(nc - ngrp) * sizeof(*t));
-					grp = t;
-					ngrp = nc;
+				if (pi >= ngrp && table_grow((void **)&grp, &ngrp, sizeof(*grp), pi, 64)) {
+					r = -ENOMEM;
+					goto out;
 				}
 				q = &grp[pi];
 				const char *bad = NULL;
-				if (!q->cur) {
-					uint64_t c = 0;
-					const uint8_t *gp = sp[0]->raw ? sp[0]->raw + gnext : NULL;
-					bool exhausted = gs >= gsend;
-					if (lane_varint(&gs, gsend, &c))
-						bad = exhausted ? "stream exhausted" : "bad varint";
-					else if (!c)
-						bad = "empty path group";
-					else if (!gp || c > (uint64_t)(pend[0] - gp))
-						bad = "path group past the end of the stream";
-					for (uint64_t k = 0; !bad && k < c; k++)
-						if (lane_varint(&gp, pend[0], &x))
-							bad = "path group past the end of the stream";
-					if (bad && strcmp(bad, "path group past the end of the stream")) {
-						r = fl_set_error(&g->err, -EBADMSG, sgs->off, lane_stream_name(l, S_PGRP),
-								 "%s at event %llu", bad, (unsigned long long)i);
-						goto out;
-					}
-					if (!bad) {
-						q->cur = (uint32_t)gnext + 1;
-						q->left = (uint32_t)c;
-						gnext = (uint64_t)(gp - sp[0]->raw);
-					}
+				bool in_sizes = false;
+				if (!q->cur)
+					bad = grp_open(&gs, gsend, sp[0]->raw, pend[0], &gnext, q, &in_sizes);
+				if (bad && in_sizes) {
+					r = fl_set_error(&g->err, -EBADMSG, sgs->off, lane_stream_name(l, S_PGRP),
+							 "%s at event %llu", bad, (unsigned long long)i);
+					goto out;
 				}
 				if (!bad && !q->left)
 					bad = "more path values than the process's group";
