@@ -34,6 +34,14 @@ typedef int (*cli_segment_fn)(struct fl_segment *seg, const char *name, void *ct
  * ("FILE: offset N: ...") and counted in *damaged; the walk goes on.
  * Returns 0 or the first negative errno (reported). */
 int cli_log_each(const char *path, uint32_t columns, uint32_t flags, cli_segment_fn fn, void *ctx, int *damaged);
+/* The same, also telling (for a directory) how many prior files it holds
+ * and their bytes (FORMAT.md 10). */
+struct cli_log_priors {
+	size_t count;
+	uint64_t bytes;
+};
+int cli_log_each_ex(const char *path, uint32_t columns, uint32_t flags, cli_segment_fn fn, void *ctx, int *damaged,
+		    struct cli_log_priors *priors);
 
 /* Print "flightrec: " + message to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

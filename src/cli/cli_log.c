@@ -45,14 +45,15 @@ static int read_file(const char *path, void **buf, size_t *len)
 	return 0;
 }
 
-/* Open one segment image and hand it to fn; damage is reported and counted,
- * not fatal. Takes ownership of buf. */
-static int each_segment(void *buf, size_t len, const char *name, const struct fl_read_opts *ro,
-			cli_segment_fn fn, void *ctx, int *damaged)
+/* Open one segment image (with the priors of store st, which may be NULL)
+ * and hand it to fn; damage is reported and counted, not fatal. Takes
+ * ownership of buf. */
+static int each_segment(struct fl_store *st, void *buf, size_t len, const char *name,
+			const struct fl_read_opts *ro, cli_segment_fn fn, void *ctx, int *damaged)
 {
 	struct fl_segment *seg = NULL;
 	struct fl_error err = {0};
-	int r = fl_segment_open_ex(buf, len, ro, &seg, &err);
+	int r = st ? fl_store_segment_open(st, buf, len, ro, &seg, &err) : fl_segment_open_ex(buf, len, ro, &seg, &err);
 	free(buf);
 	if (r < 0) {
 		char msg[256];
@@ -65,7 +66,28 @@ static int each_segment(void *buf, size_t len, const char *name, const struct fl
 	return r;
 }
 
+/* The store a lone segment file's priors are looked for in: its own
+ * directory (NULL when that cannot be opened: a segment without a prior
+ * still reads). */
+static struct fl_store *file_store(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path ? slash - path : 1), path);
+	struct fl_store *st = NULL;
+	return fl_store_open(dir, &st) < 0 ? NULL : st;
+}
+
 int cli_log_each(const char *path, uint32_t columns, uint32_t flags, cli_segment_fn fn, void *ctx, int *damaged)
+{
+	return cli_log_each_ex(path, columns, flags, fn, ctx, damaged, NULL);
+}
+
+int cli_log_each_ex(const char *path, uint32_t columns, uint32_t flags, cli_segment_fn fn, void *ctx, int *damaged,
+		    struct cli_log_priors *priors)
 {
 	struct stat st;
 	if (stat(path, &st) < 0) {
@@ -82,7 +104,10 @@ int cli_log_each(const char *path, uint32_t columns, uint32_t flags, cli_segment
 			cli_error("%s: %s", path, strerror(-r));
 			return r;
 		}
-		return each_segment(buf, len, path, &ro, fn, ctx, damaged);
+		struct fl_store *fst = fl_segment_peek_prior(buf, len, NULL) == 1 ? file_store(path) : NULL;
+		r = each_segment(fst, buf, len, path, &ro, fn, ctx, damaged);
+		fl_store_close(fst);
+		return r;
 	}
 	struct fl_store *store;
 	int r = fl_store_open(path, &store);
@@ -110,8 +135,10 @@ int cli_log_each(const char *path, uint32_t columns, uint32_t flags, cli_segment
 			r = 0;
 			continue;
 		}
-		r = each_segment(buf, len, name, &ro, fn, ctx, damaged);
+		r = each_segment(store, buf, len, name, &ro, fn, ctx, damaged);
 	}
+	if (priors)
+		priors->bytes = fl_store_prior_bytes(store, &priors->count);
 	free(copy);
 	fl_store_close(store);
 	return r;

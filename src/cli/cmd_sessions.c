@@ -144,7 +144,7 @@ static int live_poll(struct live_state *ls, const char *dir)
 		if (fl_store_read(st, seq, &buf, &len) < 0)
 			continue;
 		struct fl_segment *seg = NULL;
-		if (fl_segment_open(buf, len, &seg, NULL) == 0) {
+		if (fl_store_segment_open(st, buf, len, NULL, &seg, NULL) == 0) {
 			/* the journal's events of this segment were fed already */
 			uint64_t skip = seq == ls->journal_seq ? ls->journal_fed : 0;
 			r = feed_events(ls, seg, skip, NULL);

@@ -77,7 +77,9 @@ int cmd_stats(int argc, char **argv)
 			       "kind, the time range, and the bytes of each stream (the header, the\n"
 			       "summary, each dictionary and each column; docs/FORMAT.md). Blocks\n"
 			       "under 4 KiB are stored together in one `pack` block (FORMAT.md 2.4):\n"
-			       "each is shown under its own name with its share of the pack's bytes.\n\n"
+			       "each is shown under its own name with its share of the pack's bytes.\n"
+			       "A directory's prior files (what later segments are compressed\n"
+			       "against, FORMAT.md 10) are counted on a line of their own.\n\n"
 			       "Exit status: 0 ok, 1 a segment was damaged, 2 usage error.\n");
 			return EXIT_OK;
 		default:
@@ -91,7 +93,8 @@ int cmd_stats(int argc, char **argv)
 	}
 	struct stats_ctx c = {0};
 	int damaged = 0;
-	int r = cli_log_each(argv[optind], FL_COL_NONE, FL_READ_PACK, add_segment, &c, &damaged);
+	struct cli_log_priors pri = {0};
+	int r = cli_log_each_ex(argv[optind], FL_COL_NONE, FL_READ_PACK, add_segment, &c, &damaged, &pri);
 	if (r < 0)
 		return EXIT_FAIL;
 	char t0[40] = "", t1[40] = "";
@@ -124,12 +127,16 @@ int cmd_stats(int argc, char **argv)
 		for (size_t i = 0; i < c.nstreams; i++)
 			fr_buf_printf(&b, "%s\"%s\":{\"bytes\":%llu,\"raw_bytes\":%llu}", i ? "," : "", c.streams[i].name,
 				      (unsigned long long)c.streams[i].stored, (unsigned long long)c.streams[i].raw);
-		fr_buf_printf(&b, "},\"damaged_segments\":%d}\n", damaged);
+		fr_buf_printf(&b, "},\"priors\":{\"files\":%zu,\"bytes\":%llu},\"damaged_segments\":%d}\n", pri.count,
+			      (unsigned long long)pri.bytes, damaged);
 	} else {
 		fr_buf_printf(&b, "segments        %llu\nevents          %llu\nbytes           %llu\n"
 				  "bytes per event %.3f\n",
 			      (unsigned long long)c.segments, (unsigned long long)c.events,
 			      (unsigned long long)c.bytes, bpe);
+		if (pri.count)
+			fr_buf_printf(&b, "priors          %zu files, %llu bytes (not in the bytes above)\n", pri.count,
+				      (unsigned long long)pri.bytes);
 		if (c.events)
 			fr_buf_printf(&b, "first           %s\nlast            %s\n", t0, t1);
 		fr_buf_printf(&b, "events per kind\n");

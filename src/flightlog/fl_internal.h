@@ -207,7 +207,10 @@ static inline uint64_t fl_le64_get(const uint8_t *p)
 /* an event's error is predicted by the last error with its path
  * (FORMAT.md 5.4.4) */
 #define FL_INCOMPAT_PATH_ERRORS 0x2000u
-#define FL_INCOMPAT_KNOWN (FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES | FL_INCOMPAT_NEWREF | \
+/* every zstd frame is compressed against a prior named in the header
+ * extension (FORMAT.md 10) */
+#define FL_INCOMPAT_PRIOR 0x4000u
+#define FL_INCOMPAT_KNOWN (FL_INCOMPAT_PRIOR | FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES | FL_INCOMPAT_NEWREF | \
 			   FL_INCOMPAT_PACKED | FL_INCOMPAT_TS_BASE | FL_INCOMPAT_LOCAL_PEERS | \
 			   FL_INCOMPAT_FRONT_CODED | FL_INCOMPAT_TS_RUNS | FL_INCOMPAT_SUCC_PATHS | \
 			   FL_INCOMPAT_PATHS_SPLIT | FL_INCOMPAT_SHAPES | FL_INCOMPAT_GROUPED_PATHS | \
@@ -233,6 +236,43 @@ struct fl_seg_header {
 	uint32_t header_crc;       /* CRC32C of header_size bytes, this field as 0 */
 } __attribute__((packed));
 _Static_assert(sizeof(struct fl_seg_header) == FL_HEADER_SIZE, "header size");
+
+/* With PRIOR the header is 160 bytes: the 128 above, then the SHA-256
+ * of the prior's content. */
+#define FL_PRIOR_HASH_OFFSET FL_HEADER_SIZE
+#define FL_PRIOR_HEADER_SIZE (FL_HEADER_SIZE + FL_HASH_LEN)
+
+/* A prior file (FORMAT.md 10.1): this header, then the content, raw when
+ * stored_size == content_size, else one zstd frame of it. */
+#define FL_PRIOR_MAGIC "FRPRIOR1"
+#define FL_PRIOR_VERSION 1u
+struct fl_prior_header {
+	uint8_t magic[8];          /* "FRPRIOR1" */
+	uint32_t version;          /* 1 */
+	uint32_t header_size;      /* >= 96, <= 4096 */
+	uint32_t compat_flags;
+	uint32_t incompat_flags;   /* none defined: readers refuse any */
+	uint64_t source_seq;
+	uint64_t made_ns;
+	uint64_t content_size;
+	uint64_t stored_size;      /* bytes after the header */
+	uint8_t content_hash[32];  /* SHA-256 of the content */
+	uint32_t stored_crc;       /* CRC32C of the stored bytes */
+	uint32_t header_crc;       /* CRC32C of header_size bytes, this field as 0 */
+} __attribute__((packed));
+_Static_assert(sizeof(struct fl_prior_header) == 96, "prior header size");
+
+/* The fuzz build skips checksum comparisons so mutations reach the decoder. */
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+#define FL_FUZZING 1
+#else
+#define FL_FUZZING 0
+#endif
+
+/* A prior's content and, for readers, zstd's digested form of it. */
+const uint8_t *fl_prior_content(const struct fl_prior *p, size_t *len);
+struct ZSTD_DDict_s;
+const struct ZSTD_DDict_s *fl_prior_ddict(const struct fl_prior *p);
 
 enum fl_codec { FL_CODEC_RAW = 0, FL_CODEC_ZSTD = 1 };
 

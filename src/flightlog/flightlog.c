@@ -590,6 +590,14 @@ struct fl_writer {
 		uint32_t n, mask;
 	} ses;
 	ZSTD_CCtx *cctx;
+	/* PRIOR (FORMAT.md 10): the prior (borrowed) and zstd's digested
+	 * copies of it at the levels used (the writer's and the ts cap),
+	 * made when first needed */
+	const struct fl_prior *prior;
+	ZSTD_CDict *cdict[2];
+	int cdict_level[2];
+	/* the content of a next prior, from the last finished segment */
+	struct fl_bytes prior_next;
 };
 
 int fl_writer_new(const struct fl_writer_opts *opts, struct fl_writer **out)
@@ -668,7 +676,49 @@ void fl_writer_free(struct fl_writer *w)
 		return;
 	writer_clear(w);
 	ZSTD_freeCCtx(w->cctx);
+	for (int i = 0; i < 2; i++)
+		ZSTD_freeCDict(w->cdict[i]);
+	fl_bytes_free(&w->prior_next);
 	free(w);
+}
+
+int fl_writer_set_prior(struct fl_writer *w, const struct fl_prior *p)
+{
+	for (int i = 0; i < 2; i++) {
+		ZSTD_freeCDict(w->cdict[i]);
+		w->cdict[i] = NULL;
+	}
+	w->prior = p;
+	return 0;
+}
+
+/* zstd's digested prior for level lvl, made on first use; NULL on ENOMEM. */
+static const ZSTD_CDict *writer_cdict(struct fl_writer *w, int lvl)
+{
+	int i = 0;
+	for (; i < 2 && w->cdict[i]; i++)
+		if (w->cdict_level[i] == lvl)
+			return w->cdict[i];
+	if (i == 2) { /* both taken by other levels: replace the second */
+		ZSTD_freeCDict(w->cdict[1]);
+		w->cdict[1] = NULL;
+		i = 1;
+	}
+	size_t len;
+	const uint8_t *c = fl_prior_content(w->prior, &len);
+	w->cdict[i] = ZSTD_createCDict(c, len, lvl);
+	w->cdict_level[i] = lvl;
+	return w->cdict[i];
+}
+
+int fl_writer_prior_content(struct fl_writer *w, void **out, size_t *len)
+{
+	if (w->prior_next.len < FL_PRIOR_MIN)
+		return -ENODATA;
+	*out = w->prior_next.p;
+	*len = w->prior_next.len;
+	w->prior_next = (struct fl_bytes){0};
+	return 0;
 }
 
 uint64_t fl_writer_count(const struct fl_writer *w)
@@ -937,7 +987,13 @@ static int stored_size(struct fl_writer *w, const uint8_t *raw, size_t raw_len, 
 	void *c = malloc(bound);
 	if (!c)
 		return -ENOMEM;
-	size_t n = ZSTD_compressCCtx(w->cctx, c, bound, raw, raw_len, lvl);
+	const ZSTD_CDict *cd = w->prior ? writer_cdict(w, lvl) : NULL;
+	if (w->prior && !cd) {
+		free(c);
+		return -ENOMEM;
+	}
+	size_t n = cd ? ZSTD_compress_usingCDict(w->cctx, c, bound, raw, raw_len, cd)
+		      : ZSTD_compressCCtx(w->cctx, c, bound, raw, raw_len, lvl);
 	if (ZSTD_isError(n)) {
 		free(c);
 		return -EIO;
@@ -1638,6 +1694,40 @@ static int choose_paths(struct fl_writer *w, struct outblk *b, struct fl_bytes *
 	return 0;
 }
 
+/* The content of a next prior (FORMAT.md 10.2) from the finished blocks:
+ * the pack's raw bytes, then each dictionary's, in block order, cut at
+ * FL_PRIOR_CONTENT bytes in all, with a 0 byte in front should it start
+ * like a trained zstd dictionary. Why those: they are what a later
+ * segment of the same host repeats (its daemons' names, paths and command
+ * lines), while the event columns of one window say little about the
+ * next (the steady build's next segment: 3.2% smaller with this prior, 3.0%
+ * with every block of the segment in it). */
+static int prior_next_build(struct fl_writer *w, const struct outblk *blk, size_t nb)
+{
+	struct fl_bytes *c = &w->prior_next;
+	c->len = 0;
+	for (size_t i = 0; i < nb && c->len < FL_PRIOR_CONTENT; i++) {
+		bool dict = false;
+		for (int d = 0; d < ND; d++)
+			dict |= blk[i].type == dict_type[d];
+		if (!dict && blk[i].type != BLK_PACK)
+			continue;
+		size_t take = blk[i].raw_len;
+		if (take > FL_PRIOR_CONTENT - c->len)
+			take = FL_PRIOR_CONTENT - c->len;
+		if (fl_bytes_put(c, blk[i].raw, take))
+			return -ENOMEM;
+	}
+	static const uint8_t magic[4] = {0x37, 0xa4, 0x30, 0xec};
+	if (c->len >= 4 && !memcmp(c->p, magic, 4)) {
+		if (fl_bytes_grow(c, 1))
+			return -ENOMEM;
+		memmove(c->p + 1, c->p, c->len++);
+		c->p[0] = 0;
+	}
+	return 0;
+}
+
 int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq,
 		     void **out, size_t *out_len)
 {
@@ -1848,9 +1938,15 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 			goto out;
 		break;
 	}
-	size_t total = FL_HEADER_SIZE + nb * sizeof(struct fl_block_desc);
+	/* PRIOR: whenever the writer has one, even if no block ended up
+	 * compressed (it is then only a name) */
+	bool prior_used = w->prior && !w->raw;
+	size_t hsize = prior_used ? FL_PRIOR_HEADER_SIZE : FL_HEADER_SIZE;
+	size_t total = hsize + nb * sizeof(struct fl_block_desc);
 	for (size_t i = 0; i < nb; i++)
 		total += blk[i].z ? blk[i].z_len : blk[i].raw_len;
+	if ((r = prior_next_build(w, blk, nb)))
+		goto out;
 	uint8_t *o = malloc(total);
 	if (!o) {
 		r = -ENOMEM;
@@ -1860,8 +1956,8 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	memset(&h, 0, sizeof(h));
 	memcpy(h.magic, FL_SEG_MAGIC, 8);
 	h.version = htole32(FL_SEG_VERSION);
-	h.header_size = htole32(FL_HEADER_SIZE);
-	h.incompat_flags = htole32(FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES |
+	h.header_size = htole32((uint32_t)hsize);
+	h.incompat_flags = htole32((prior_used ? FL_INCOMPAT_PRIOR : 0) | FL_INCOMPAT_DELTA_PORTS | FL_INCOMPAT_TS_UNIT | FL_INCOMPAT_LANES |
 				   FL_INCOMPAT_NEWREF | FL_INCOMPAT_TS_BASE | (pack.len ? FL_INCOMPAT_PACKED : 0) |
 				   /* like PACKED, only when used: a segment without
 				    * them stays readable by older readers */
@@ -1881,9 +1977,9 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	h.ts_min = htole64(w->ts_min);
 	h.ts_max = htole64(w->ts_max);
 	h.n_blocks = htole32((uint32_t)nb);
-	h.table_offset = htole64(FL_HEADER_SIZE);
+	h.table_offset = htole64(hsize);
 	h.file_size = htole64(total);
-	size_t at = FL_HEADER_SIZE + nb * sizeof(struct fl_block_desc);
+	size_t at = hsize + nb * sizeof(struct fl_block_desc);
 	for (size_t i = 0; i < nb; i++) {
 		struct fl_block_desc d;
 		const void *data = blk[i].z ? blk[i].z : blk[i].raw;
@@ -1895,13 +1991,16 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 		d.raw_size = htole64(blk[i].raw_len);
 		d.crc = htole32(fl_crc32c(0, data, len));
 		d.items = htole32(blk[i].items);
-		memcpy(o + FL_HEADER_SIZE + i * sizeof(d), &d, sizeof(d));
+		memcpy(o + hsize + i * sizeof(d), &d, sizeof(d));
 		memcpy(o + at, data, len);
 		at += len;
 	}
-	h.table_crc = htole32(fl_crc32c(0, o + FL_HEADER_SIZE, nb * sizeof(struct fl_block_desc)));
+	h.table_crc = htole32(fl_crc32c(0, o + hsize, nb * sizeof(struct fl_block_desc)));
 	h.header_crc = 0;
-	h.header_crc = htole32(fl_crc32c(0, &h, sizeof(h)));
+	if (prior_used)
+		memcpy(o + FL_PRIOR_HASH_OFFSET, fl_prior_info(w->prior)->hash, FL_HASH_LEN);
+	uint32_t hcrc = fl_crc32c(0, &h, sizeof(h));
+	h.header_crc = htole32(fl_crc32c(hcrc, o + FL_HEADER_SIZE, hsize - FL_HEADER_SIZE));
 	memcpy(o, &h, sizeof(h));
 	*out = o;
 	*out_len = total;
@@ -1928,12 +2027,6 @@ out:
 
 /* --------------------------------------------------------------- reader */
 
-/* The fuzz build skips checksum comparisons so mutations reach the decoder. */
-#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
-#define FL_FUZZING 1
-#else
-#define FL_FUZZING 0
-#endif
 #define FL_MAX_RAW (1ull << 30)     /* one decompressed block */
 #define FL_MAX_RATIO 32768ull       /* zstd's own bound: RLE blocks */
 
@@ -2189,9 +2282,10 @@ static const char *type_name(uint32_t type)
  * spare NUL byte. */
 /* Decompress block d of buf into a new buffer (*out, with a NUL after
  * *out_len bytes). check_crc: verify the block's CRC first (when the open did
- * not verify every block). dctx may be NULL. */
-static int load_block(const uint8_t *buf, const struct fl_block_desc *d, uint32_t codec,
-		      uint8_t **out, size_t *out_len, struct fl_error *err, ZSTD_DCtx *dctx, bool check_crc)
+ * not verify every block). dctx may be NULL, unless ddict (the segment's
+ * prior, FORMAT.md 10) is not. */
+static int load_block(const uint8_t *buf, const struct fl_block_desc *d, uint32_t codec, uint8_t **out,
+		      size_t *out_len, struct fl_error *err, ZSTD_DCtx *dctx, const ZSTD_DDict *ddict, bool check_crc)
 {
 	uint64_t off = d->offset, sz = d->stored_size, raw = d->raw_size;
 	const char *name = type_name(d->type);
@@ -2219,8 +2313,9 @@ static int load_block(const uint8_t *buf, const struct fl_block_desc *d, uint32_
 	if (codec == FL_CODEC_RAW) {
 		memcpy(p, buf + off, raw);
 	} else {
-		size_t got = dctx ? ZSTD_decompressDCtx(dctx, p, raw, buf + off, sz)
-				  : ZSTD_decompress(p, raw, buf + off, sz);
+		size_t got = ddict ? ZSTD_decompress_usingDDict(dctx, p, raw, buf + off, sz, ddict)
+			     : dctx ? ZSTD_decompressDCtx(dctx, p, raw, buf + off, sz)
+				    : ZSTD_decompress(p, raw, buf + off, sz);
 		if (ZSTD_isError(got) || got != raw) {
 			free(p);
 			return fl_set_error(err, -EBADMSG, off, name, "zstd decompression failed");
@@ -2236,10 +2331,11 @@ static int load_block(const uint8_t *buf, const struct fl_block_desc *d, uint32_
  * (CRC, declared sizes) but decompressed only that far: a path scan needs
  * the first field mask of a lane, not the megabyte after it. */
 static int load_block_prefix(const uint8_t *buf, const struct fl_block_desc *d, size_t want, uint8_t **out,
-			     size_t *out_len, struct fl_error *err, bool check_crc)
+			     size_t *out_len, struct fl_error *err, ZSTD_DCtx *dctx, const ZSTD_DDict *ddict,
+			     bool check_crc)
 {
 	if (d->codec != FL_CODEC_ZSTD || d->raw_size <= want)
-		return load_block(buf, d, d->codec, out, out_len, err, NULL, check_crc);
+		return load_block(buf, d, d->codec, out, out_len, err, dctx, ddict, check_crc);
 	uint64_t off = d->offset, sz = d->stored_size;
 	const char *name = type_name(d->type);
 	if (check_crc && fl_crc32c(0, buf + off, sz) != d->crc && !FL_FUZZING)
@@ -2248,6 +2344,10 @@ static int load_block_prefix(const uint8_t *buf, const struct fl_block_desc *d, 
 		return fl_set_error(err, -EBADMSG, off, name, "zstd frame size differs from declared size");
 	uint8_t *p = malloc(want + 1);
 	ZSTD_DStream *ds = ZSTD_createDStream();
+	if (ds && ddict && ZSTD_isError(ZSTD_DCtx_refDDict(ds, ddict))) {
+		ZSTD_freeDStream(ds);
+		ds = NULL;
+	}
 	if (!p || !ds) {
 		free(p);
 		ZSTD_freeDStream(ds);
@@ -2811,6 +2911,7 @@ struct open_ctx {
 	bool fast;
 	struct fl_error *e;
 	ZSTD_DCtx *dctx;
+	const ZSTD_DDict *ddict; /* PRIOR: the prior's, else NULL */
 	uint32_t nb;         /* table entries */
 	bool no_summary;     /* FL_READ_NO_SUMMARY */
 	bool have_summary, have_lanes, have_sessions, seen_dict[ND], seen_stream[NLANES][NSTREAMS];
@@ -2823,7 +2924,7 @@ static int load_lblk(const struct open_ctx *c, const struct lblk *L, uint8_t **o
 {
 	if (!L->mem) {
 		struct fl_block_desc d = {L->type, L->codec, L->offset, L->stored, L->raw, L->crc, L->items};
-		return load_block(c->buf, &d, L->codec, out, out_len, c->e, c->dctx, c->fast);
+		return load_block(c->buf, &d, L->codec, out, out_len, c->e, c->dctx, c->ddict, c->fast);
 	}
 	/* the member's length was checked against the pack's, which is
 	 * <= FL_MAX_RAW */
@@ -2948,7 +3049,7 @@ static int use_block(struct fl_segment *g, struct open_ctx *c, const struct lblk
 		 * member is at hand whole anyway. */
 		if ((g->columns & FL_COL_SCAN) && si == S_CTXMASK && !L->mem) {
 			struct fl_block_desc d = {L->type, L->codec, L->offset, L->stored, L->raw, L->crc, L->items};
-			r = load_block_prefix(c->buf, &d, 10, &raw, &rawlen, e, c->fast);
+			r = load_block_prefix(c->buf, &d, 10, &raw, &rawlen, e, c->dctx, c->ddict, c->fast);
 		} else {
 			r = load_lblk(c, L, &raw, &rawlen);
 		}
@@ -3099,6 +3200,19 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 	size_t tlen = nb * sizeof(struct fl_block_desc);
 	if (fl_crc32c(0, buf + toff, tlen) != le32toh(h.table_crc) && !FL_FUZZING)
 		return fl_set_error(err, -EBADMSG, toff, "block-table", "bad checksum");
+	const struct fl_prior *prior = NULL;
+	if (incompat & FL_INCOMPAT_PRIOR) {
+		if (hsize < FL_PRIOR_HEADER_SIZE)
+			return fl_set_error(err, -EBADMSG, offsetof(struct fl_seg_header, header_size), "header",
+					    "header size %u leaves no room for the prior's hash", hsize);
+		for (size_t i = 0; opts && i < opts->n_priors && !prior; i++)
+			if (!memcmp(fl_prior_info(opts->priors[i])->hash, buf + FL_PRIOR_HASH_OFFSET, FL_HASH_LEN))
+				prior = opts->priors[i];
+		char hex[17];
+		if (!prior)
+			return fl_set_error(err, -ENOENT, FL_PRIOR_HASH_OFFSET, "header", "needs prior %s (missing)",
+					    fl_hash_short(buf + FL_PRIOR_HASH_OFFSET, hex));
+	}
 
 	struct fl_segment *g = calloc(1, sizeof(*g));
 	if (!g)
@@ -3126,12 +3240,21 @@ int fl_segment_open_ex(const void *vbuf, size_t len, const struct fl_read_opts *
 	g->info.ts_max = le64toh(h.ts_max);
 	g->info.size = len;
 	memcpy(g->info.prev_hash, h.prev_hash, FL_HASH_LEN);
+	if (prior) {
+		g->info.has_prior = true;
+		memcpy(g->info.prior_hash, fl_prior_info(prior)->hash, FL_HASH_LEN);
+	}
 	bool fast = opts && (opts->flags & FL_READ_FAST);
 	if (!fast)
 		fl_sha256(buf, len, g->info.hash);
 	ZSTD_DCtx *dctx = ZSTD_createDCtx(); /* NULL: ZSTD_decompress makes its own */
+	if (prior && !dctx) {
+		fl_segment_free(g);
+		return fl_set_error(err, -ENOMEM, 0, "header", "out of memory");
+	}
 
 	struct open_ctx oc = {.buf = buf, .incompat = incompat, .fast = fast, .e = &e, .dctx = dctx, .nb = nb,
+			      .ddict = prior ? fl_prior_ddict(prior) : NULL,
 			      .no_summary = opts && (opts->flags & FL_READ_NO_SUMMARY)};
 	g->no_summary = oc.no_summary;
 	const uint64_t table_end = toff + tlen;

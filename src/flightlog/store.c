@@ -6,7 +6,11 @@
  * across the directory, and trims the oldest segments to a byte cap while
  * remembering the last dropped link (chain.anchor) so the chain still
  * verifies. The journal holds the events of the segment being built, as
- * checksummed records, so a crash loses at most the unsynced tail. */
+ * checksummed records, so a crash loses at most the unsynced tail. The
+ * store also keeps the priors its segments are compressed against
+ * (prior-<seq>.frp, FORMAT.md 10): it hands the newest to each segment it
+ * writes, makes a new one when that is old, gives readers all of them, and
+ * deletes one only when no kept segment needs it. */
 #include "flightlog/fl_internal.h"
 
 #include <dirent.h>
@@ -19,6 +23,7 @@
 #define ANCHOR_MAGIC "FRANCHOR"
 #define ANCHOR_SIZE 52 /* magic 8, le64 seq, hash 32, le32 crc of the first 48 */
 #define MAX_SEGMENT_FILE (1ull << 32)
+#define MAX_PRIOR_FILE (FL_PRIOR_MAX + 4096ull)
 
 /* ------------------------------------------------------------ file I/O */
 
@@ -112,6 +117,18 @@ struct fl_store {
 	bool tip_known;
 	uint64_t tip_seq;
 	uint8_t tip_hash[FL_HASH_LEN];
+	/* priors in ascending seq order; pr[i].p loaded on first need */
+	struct store_prior {
+		uint64_t seq, size;
+		struct fl_prior *p;
+		bool tried;          /* loaded, or failed to: err says why */
+		struct fl_error err;
+	} *pr;
+	size_t npr, prcap;
+	const struct fl_prior **plist; /* the loaded ones, for readers */
+	size_t nplist;
+	bool use_priors;
+	uint64_t prior_renew_ns;
 };
 
 static bool parse_seg_name(const char *name, uint64_t *seq)
@@ -131,6 +148,82 @@ static bool parse_seg_name(const char *name, uint64_t *seq)
 static void seg_name(uint64_t seq, char out[32])
 {
 	snprintf(out, 32, "seg-%012llu.frl", (unsigned long long)seq);
+}
+
+static bool parse_prior_name(const char *name, uint64_t *seq)
+{
+	if (strlen(name) != 22 || strncmp(name, "prior-", 6) || strcmp(name + 18, ".frp"))
+		return false;
+	uint64_t v = 0;
+	for (int i = 6; i < 18; i++) {
+		if (name[i] < '0' || name[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(name[i] - '0');
+	}
+	*seq = v;
+	return true;
+}
+
+static void prior_name(uint64_t seq, char out[32])
+{
+	snprintf(out, 32, "prior-%012llu.frp", (unsigned long long)seq);
+}
+
+static int cmp_prior(const void *a, const void *b)
+{
+	uint64_t x = ((const struct store_prior *)a)->seq, y = ((const struct store_prior *)b)->seq;
+	return x < y ? -1 : x > y;
+}
+
+static void priors_clear(struct fl_store *st)
+{
+	for (size_t i = 0; i < st->npr; i++)
+		fl_prior_free(st->pr[i].p);
+	st->npr = 0;
+	free(st->plist);
+	st->plist = NULL;
+	st->nplist = 0;
+}
+
+static int prior_add(struct fl_store *st, uint64_t seq, uint64_t size, struct fl_prior *p)
+{
+	if (st->npr == st->prcap) {
+		size_t nc = st->prcap ? st->prcap * 2 : 8;
+		struct store_prior *n = realloc(st->pr, nc * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		st->pr = n;
+		st->prcap = nc;
+	}
+	st->pr[st->npr++] = (struct store_prior){.seq = seq, .size = size, .p = p, .tried = p != NULL};
+	st->bytes += size;
+	qsort(st->pr, st->npr, sizeof(*st->pr), cmp_prior);
+	free(st->plist); /* rebuilt by store_priors */
+	st->plist = NULL;
+	st->nplist = 0;
+	return 0;
+}
+
+/* Load prior i if not tried yet. A file that does not parse stays listed
+ * (verify names it) but gives no prior. */
+static void prior_load(struct fl_store *st, size_t i)
+{
+	struct store_prior *sp = &st->pr[i];
+	if (sp->tried)
+		return;
+	char name[32];
+	prior_name(sp->seq, name);
+	void *buf;
+	size_t len;
+	int r = read_file_at(st->dfd, name, MAX_PRIOR_FILE, &buf, &len);
+	if (r) {
+		/* not remembered as tried: a short read or ENOMEM may pass */
+		fl_set_error(&sp->err, r, 0, "prior", "cannot read: %s", strerror(-r));
+		return;
+	}
+	sp->tried = true;
+	fl_prior_parse(buf, len, &sp->p, &sp->err);
+	free(buf);
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -191,15 +284,22 @@ static int scan(struct fl_store *st)
 	}
 	st->n = 0;
 	st->bytes = 0;
+	priors_clear(st);
 	struct dirent *de;
 	int r = 0;
 	while ((de = readdir(d))) {
 		uint64_t seq;
-		if (!parse_seg_name(de->d_name, &seq))
+		bool prior = parse_prior_name(de->d_name, &seq);
+		if (!prior && !parse_seg_name(de->d_name, &seq))
 			continue;
 		struct stat sb;
 		if (fstatat(st->dfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(sb.st_mode))
 			continue;
+		if (prior) {
+			if ((r = prior_add(st, seq, (uint64_t)sb.st_size, NULL)))
+				break;
+			continue;
+		}
 		if (st->n == st->cap) {
 			size_t nc = st->cap ? st->cap * 2 : 64;
 			struct fl_store_entry *ne = realloc(st->e, nc * sizeof(*ne));
@@ -263,6 +363,8 @@ void fl_store_close(struct fl_store *st)
 		close(st->dfd);
 	free(st->dir);
 	free(st->e);
+	priors_clear(st);
+	free(st->pr);
 	free(st);
 }
 
@@ -346,6 +448,118 @@ int fl_store_write_segment(struct fl_store *st, uint64_t seq, const void *buf, s
 	return 0;
 }
 
+/* The prior new segments take: the newest one that loads, or NULL. */
+static const struct fl_prior *store_current_prior(struct fl_store *st)
+{
+	for (size_t i = st->npr; i-- > 0;) {
+		prior_load(st, i);
+		if (st->pr[i].p)
+			return st->pr[i].p;
+	}
+	return NULL;
+}
+
+int fl_store_use_priors(struct fl_store *st, uint64_t renew_ns)
+{
+	st->use_priors = true;
+	st->prior_renew_ns = renew_ns ? renew_ns : FL_PRIOR_RENEW_NS;
+	return 0;
+}
+
+int fl_store_priors(struct fl_store *st, const struct fl_prior *const **list, size_t *n)
+{
+	if (!st->plist && st->npr) {
+		const struct fl_prior **l = calloc(st->npr, sizeof(*l));
+		if (!l)
+			return -ENOMEM;
+		size_t k = 0;
+		for (size_t i = 0; i < st->npr; i++) {
+			prior_load(st, i);
+			if (st->pr[i].p)
+				l[k++] = st->pr[i].p;
+		}
+		st->plist = l;
+		st->nplist = k;
+	}
+	*list = (const struct fl_prior *const *)st->plist;
+	*n = st->nplist;
+	return 0;
+}
+
+int fl_store_segment_open(struct fl_store *st, const void *buf, size_t len, const struct fl_read_opts *opts,
+			  struct fl_segment **out, struct fl_error *err)
+{
+	struct fl_read_opts ro = opts ? *opts : (struct fl_read_opts){0};
+	/* only a segment that needs a prior makes the store load them */
+	if (fl_segment_peek_prior(buf, len, NULL) == 1) {
+		int r = fl_store_priors(st, &ro.priors, &ro.n_priors);
+		if (r)
+			return fl_set_error(err, r, 0, "header", "cannot load the store's priors");
+	}
+	return fl_segment_open_ex(buf, len, &ro, out, err);
+}
+
+uint64_t fl_store_prior_bytes(const struct fl_store *st, size_t *count)
+{
+	uint64_t b = 0;
+	for (size_t i = 0; i < st->npr; i++)
+		b += st->pr[i].size;
+	if (count)
+		*count = st->npr;
+	return b;
+}
+
+int fl_store_renew_prior(struct fl_store *st, struct fl_writer *w, uint64_t seq)
+{
+	if (!st->use_priors)
+		return 0;
+	char name[32];
+	seg_name(seq, name);
+	uint8_t head[sizeof(struct fl_seg_header)];
+	int fd = openat(st->dfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t got = pread(fd, head, sizeof(head), 0);
+	close(fd);
+	if (got != (ssize_t)sizeof(head))
+		return -EBADMSG;
+	uint64_t ts_max = fl_le64_get(head + offsetof(struct fl_seg_header, ts_max));
+	const struct fl_prior *cur = store_current_prior(st);
+	if (cur) {
+		uint64_t made = fl_prior_info(cur)->made_ns;
+		if (ts_max < made || ts_max - made < st->prior_renew_ns)
+			return 0;
+	}
+	void *content;
+	size_t clen;
+	int r = fl_writer_prior_content(w, &content, &clen);
+	if (r == -ENODATA)
+		return 0; /* too little to make one of */
+	if (r)
+		return r;
+	struct fl_prior *p;
+	r = fl_prior_new(content, clen, seq, ts_max, &p);
+	free(content);
+	if (r)
+		return r;
+	void *img;
+	size_t ilen;
+	if ((r = fl_prior_encode(p, FL_PRIOR_LEVEL, &img, &ilen))) {
+		fl_prior_free(p);
+		return r;
+	}
+	prior_name(seq, name);
+	r = write_durable(st->dfd, name, img, ilen);
+	free(img);
+	if (!r)
+		r = prior_add(st, seq, ilen, p);
+	if (r) {
+		fl_prior_free(p);
+		return r;
+	}
+	return 1;
+}
+
 int fl_store_append(struct fl_store *st, struct fl_writer *w, uint64_t *seq_out)
 {
 	uint64_t seq;
@@ -354,6 +568,8 @@ int fl_store_append(struct fl_store *st, struct fl_writer *w, uint64_t *seq_out)
 	size_t len;
 	int r = fl_store_tip(st, &seq, prev);
 	if (r)
+		return r;
+	if (st->use_priors && (r = fl_writer_set_prior(w, store_current_prior(st))))
 		return r;
 	if ((r = fl_writer_finish(w, prev, seq, &buf, &len)))
 		return r;
@@ -382,7 +598,26 @@ int fl_store_verify(struct fl_store *st, struct fl_verify_result *out)
 	uint8_t prev[FL_HASH_LEN] = {0};
 	if (st->have_anchor)
 		memcpy(prev, st->anchor_hash, FL_HASH_LEN);
-	int r = 0;
+	const struct fl_prior *const *priors;
+	size_t npriors;
+	int r = fl_store_priors(st, &priors, &npriors);
+	if (r)
+		return r;
+	/* every prior file, needed or not: a damaged one is damage */
+	for (size_t i = 0; i < st->npr; i++) {
+		if (st->pr[i].p)
+			continue;
+		char eb[200];
+		fl_error_format(&st->pr[i].err, eb, sizeof(eb));
+		res.problem = FL_VERIFY_CORRUPT;
+		res.seq = st->pr[i].seq;
+		res.err = st->pr[i].err;
+		prior_name(st->pr[i].seq, res.name);
+		snprintf(res.msg, sizeof(res.msg), "%s: %s", res.name, eb);
+		if (out)
+			*out = res;
+		return -EBADMSG;
+	}
 	for (size_t i = 0; i < st->n && !r; i++) {
 		const struct fl_store_entry *e = &st->e[i];
 		if (e->seq > expect) {
@@ -401,7 +636,20 @@ int fl_store_verify(struct fl_store *st, struct fl_verify_result *out)
 			r = verify_fail(&res, FL_VERIFY_CORRUPT, e->seq, "%s: cannot read: %s", strerror(-r));
 			break;
 		}
-		r = fl_segment_open(buf, len, &seg, &res.err);
+		uint8_t ph[FL_HASH_LEN];
+		bool found = fl_segment_peek_prior(buf, len, ph) != 1;
+		for (size_t k = 0; !found && k < npriors; k++)
+			found = !memcmp(fl_prior_info(priors[k])->hash, ph, FL_HASH_LEN);
+		if (!found) {
+			free(buf);
+			char hex[17];
+			r = verify_fail(&res, FL_VERIFY_NO_PRIOR, e->seq,
+					"%s: needs prior %s, which is not in the store (deleted prior file)",
+					fl_hash_short(ph, hex));
+			break;
+		}
+		struct fl_read_opts ro = {.priors = priors, .n_priors = npriors};
+		r = fl_segment_open_ex(buf, len, &ro, &seg, &res.err);
 		free(buf);
 		if (!r) {
 			struct fr_event ev;
@@ -445,6 +693,47 @@ int fl_store_verify(struct fl_store *st, struct fl_verify_result *out)
 	return r;
 }
 
+/* Delete the priors that no kept segment needs, but never the newest (new
+ * segments take it). A segment can only need a prior older than itself,
+ * so each is looked for in the segments after it; a segment that cannot
+ * be read counts as needing every prior (nothing is deleted on a guess). */
+static int priors_trim(struct fl_store *st, uint64_t *freed)
+{
+	for (size_t i = 0; i + 1 < st->npr;) {
+		prior_load(st, i);
+		bool needed = !st->pr[i].p; /* damaged: left for verify to name */
+		for (size_t k = 0; k < st->n && !needed; k++) {
+			if (st->e[k].seq <= st->pr[i].seq)
+				continue;
+			uint8_t head[FL_PRIOR_HEADER_SIZE];
+			int fd = openat(st->dfd, st->e[k].name, O_RDONLY | O_CLOEXEC);
+			ssize_t got = fd < 0 ? -1 : pread(fd, head, sizeof(head), 0);
+			if (fd >= 0)
+				close(fd);
+			uint8_t ph[FL_HASH_LEN];
+			int np = got < 0 ? -EIO : fl_segment_peek_prior(head, (size_t)got, ph);
+			needed = np < 0 || (np == 1 && !memcmp(ph, fl_prior_info(st->pr[i].p)->hash, FL_HASH_LEN));
+		}
+		if (needed) {
+			i++;
+			continue;
+		}
+		char name[32];
+		prior_name(st->pr[i].seq, name);
+		if (unlinkat(st->dfd, name, 0) < 0 && errno != ENOENT)
+			return -errno;
+		*freed += st->pr[i].size;
+		st->bytes -= st->pr[i].size;
+		fl_prior_free(st->pr[i].p);
+		memmove(st->pr + i, st->pr + i + 1, (st->npr - i - 1) * sizeof(*st->pr));
+		st->npr--;
+		free(st->plist);
+		st->plist = NULL;
+		st->nplist = 0;
+	}
+	return 0;
+}
+
 int fl_store_enforce_cap(struct fl_store *st, uint64_t max_bytes, struct fl_drop *drop)
 {
 	struct fl_drop d;
@@ -458,17 +747,22 @@ int fl_store_enforce_cap(struct fl_store *st, uint64_t max_bytes, struct fl_drop
 			*drop = d;
 		return 0;
 	}
+	const struct fl_prior *const *priors;
+	size_t npriors;
+	int r = fl_store_priors(st, &priors, &npriors);
+	if (r)
+		return r;
 	/* Summaries of the dropped segments (for the caller's gap event) and
 	 * the hash of the last one (the new anchor). */
 	uint8_t hash[FL_HASH_LEN] = {0};
 	for (size_t i = 0; i < k; i++) {
 		void *buf;
 		size_t len;
-		int r = fl_store_read(st, st->e[i].seq, &buf, &len);
+		r = fl_store_read(st, st->e[i].seq, &buf, &len);
 		if (r)
 			return r;
 		struct fl_segment *seg;
-		struct fl_read_opts o = {.columns = FL_COL_NONE};
+		struct fl_read_opts o = {.columns = FL_COL_NONE, .priors = priors, .n_priors = npriors};
 		if (!fl_segment_open_ex(buf, len, &o, &seg, NULL)) {
 			const struct fl_segment_info *inf = fl_segment_info(seg);
 			d.events += inf->event_count;
@@ -484,7 +778,7 @@ int fl_store_enforce_cap(struct fl_store *st, uint64_t max_bytes, struct fl_drop
 			fl_sha256(buf, len, hash);
 		free(buf);
 	}
-	int r = save_anchor(st, st->e[k - 1].seq, hash);
+	r = save_anchor(st, st->e[k - 1].seq, hash);
 	if (r)
 		return r;
 	for (size_t i = 0; i < k; i++) {
@@ -499,9 +793,13 @@ int fl_store_enforce_cap(struct fl_store *st, uint64_t max_bytes, struct fl_drop
 	memmove(st->e, st->e + k, (st->n - k) * sizeof(*st->e));
 	st->n -= k;
 	st->bytes -= d.bytes;
+	uint64_t freed = 0;
+	r = priors_trim(st, &freed);
+	if (freed)
+		fsync(st->dfd);
 	if (drop)
 		*drop = d;
-	return 0;
+	return r;
 }
 
 /* -------------------------------------------------------------- journal */

@@ -74,7 +74,26 @@ struct runner {
 	size_t next, emitted, window;
 	bool stop;
 	size_t lo, hi; /* parallel_for range */
+	/* per store: the priors its segments may need (FORMAT.md 10), loaded
+	 * before the workers start and only read by them */
+	const struct store_priors *priors;
 };
+
+struct store_priors {
+	struct fl_store *fs; /* owns the priors; NULL when none */
+	const struct fl_prior *const *list;
+	size_t n;
+};
+
+/* ro with the priors of item it's store. */
+static struct fl_read_opts *with_priors(const struct runner *R, const struct item *it, struct fl_read_opts *ro)
+{
+	if (R->priors) {
+		ro->priors = R->priors[it->store].list;
+		ro->n_priors = R->priors[it->store].n;
+	}
+	return ro;
+}
 
 /* ---------------- patterns ---------------- */
 
@@ -441,13 +460,14 @@ static bool kinds_present(const struct fl_segment_info *in, uint64_t kinds)
 /* Does any entry of dictionary d (decoded by a dictionaries-only open of
  * buf, FL_COL_NONE | cols) satisfy pred? 1 yes, 0 no, or a negative errno
  * with the item marked damaged. */
-static int any_dict_match(struct item *it, const void *buf, size_t len, uint32_t cols, enum fl_dict_id d,
-			  bool (*pred)(const struct fq_filter *, const char *), const struct fq_filter *f)
+static int any_dict_match(const struct runner *R, struct item *it, const void *buf, size_t len, uint32_t cols,
+			  enum fl_dict_id d, bool (*pred)(const struct fq_filter *, const char *),
+			  const struct fq_filter *f)
 {
 	struct fl_read_opts ro = {.columns = FL_COL_NONE | cols, .flags = FL_READ_FAST | FL_READ_NO_SUMMARY};
 	struct fl_segment *seg;
 	struct fl_error err = {0};
-	int r = fl_segment_open_ex(buf, len, &ro, &seg, &err);
+	int r = fl_segment_open_ex(buf, len, with_priors(R, it, &ro), &seg, &err);
 	if (r < 0) {
 		char msg[200];
 		set_damage(it, "%s", fl_error_format(&err, msg, sizeof(msg)));
@@ -503,7 +523,7 @@ static int plan(struct runner *R, const void *buf, size_t len, const struct fl_s
 			if (f->paths[i].mode == FQ_PATH_EXACT)
 				maybe = fl_segment_may_contain_path(sum, f->paths[i].pattern);
 		if (!maybe && (!q->path_exact_only || !filtered)) {
-			int r = any_dict_match(it, buf, len, FL_COL_PATHS, FL_DICT_PATHS, path_patterns, f);
+			int r = any_dict_match(R, it, buf, len, FL_COL_PATHS, FL_DICT_PATHS, path_patterns, f);
 			if (r < 0)
 				return -1;
 			maybe = r;
@@ -519,7 +539,7 @@ static int plan(struct runner *R, const void *buf, size_t len, const struct fl_s
 			return 4;
 	}
 	if (f->ncomms) {
-		int r = any_dict_match(it, buf, len, FL_COL_NAMES, FL_DICT_COMMS, comm_pred, f);
+		int r = any_dict_match(R, it, buf, len, FL_COL_NAMES, FL_DICT_COMMS, comm_pred, f);
 		if (r < 0)
 			return -1;
 		if (!r)
@@ -739,7 +759,7 @@ static void process_item(struct runner *R, struct memo *m, struct item *it)
 	/* the summary first: most segments of a long log cannot match, and
 	 * it says so from a few KB */
 	struct fl_read_opts sro = {.columns = FL_COL_NONE, .flags = FL_READ_FAST};
-	if ((r = fl_segment_open_ex(buf ? buf : "", len, &sro, &sum, &err)) < 0) {
+	if ((r = fl_segment_open_ex(buf ? buf : "", len, with_priors(R, it, &sro), &sum, &err)) < 0) {
 		char msg[200];
 		set_damage(it, "%s", fl_error_format(&err, msg, sizeof(msg)));
 		goto out;
@@ -785,6 +805,7 @@ static void process_item(struct runner *R, struct memo *m, struct item *it)
 			  count_from_path_hits(q, R->by, true);
 	struct fl_read_opts ro = {.columns = scan_count ? FL_COL_SCAN | (cols & FL_COL_CHANGES) : cols,
 				  .flags = FL_READ_FAST | FL_READ_NO_SUMMARY};
+	with_priors(R, it, &ro);
 reopen:
 	if ((r = fl_segment_open_ex(buf, len, &ro, &seg, &err)) < 0) {
 		char msg[200];
@@ -1073,10 +1094,15 @@ struct plan_all {
 	struct item *items;
 	size_t n;
 	size_t *store_lo; /* items of store s: [store_lo[s], store_lo[s+1]) */
+	struct store_priors *priors; /* per store */
+	size_t npriors;
 };
 
 static void items_free(struct plan_all *pa)
 {
+	for (size_t s = 0; pa->priors && s < pa->npriors; s++)
+		fl_store_close(pa->priors[s].fs);
+	free(pa->priors);
 	for (size_t i = 0; i < pa->n; i++) {
 		item_reset(&pa->items[i]);
 		free(pa->items[i].file);
@@ -1111,8 +1137,12 @@ static int list_stores(const char *const *stores, size_t nstores, struct plan_al
 	size_t cap = 0;
 	int r = 0;
 	pa.store_lo = calloc(nstores + 1, sizeof(size_t));
-	if (!pa.store_lo)
+	pa.priors = calloc(nstores + 1, sizeof(*pa.priors));
+	pa.npriors = nstores;
+	if (!pa.store_lo || !pa.priors) {
+		items_free(&pa);
 		return -ENOMEM;
+	}
 	for (size_t s = 0; s < nstores && !r; s++) {
 		pa.store_lo[s] = pa.n;
 		struct stat st;
@@ -1122,12 +1152,20 @@ static int list_stores(const char *const *stores, size_t nstores, struct plan_al
 		}
 		if (!S_ISDIR(st.st_mode)) {
 			r = add_item(&pa, &cap, s, stores[s]);
+			/* a lone segment's priors are beside it */
+			char dir[4096];
+			const char *slash = strrchr(stores[s], '/');
+			snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - stores[s] ? slash - stores[s] : 1) : 1,
+				 slash ? stores[s] : ".");
+			if (!r && fl_store_open(dir, &pa.priors[s].fs) == 0)
+				r = fl_store_priors(pa.priors[s].fs, &pa.priors[s].list, &pa.priors[s].n);
 			continue;
 		}
 		struct fl_store *fs;
 		r = fl_store_open(stores[s], &fs);
 		if (r < 0)
 			break;
+		pa.priors[s].fs = fs;
 		size_t n;
 		const struct fl_store_entry *e = fl_store_entries(fs, &n);
 		for (size_t i = 0; i < n && !r; i++) {
@@ -1135,7 +1173,8 @@ static int list_stores(const char *const *stores, size_t nstores, struct plan_al
 			snprintf(path, sizeof(path), "%s/%s", stores[s], e[i].name);
 			r = add_item(&pa, &cap, s, path);
 		}
-		fl_store_close(fs);
+		if (!r)
+			r = fl_store_priors(fs, &pa.priors[s].list, &pa.priors[s].n);
 	}
 	pa.store_lo[nstores] = pa.n;
 	if (r < 0) {
@@ -1289,6 +1328,7 @@ static int sessions_upto(struct run_state *S, size_t s, size_t i)
 		/* a separate runner: the main pool's threads keep using S->R */
 		struct run_state sub = {0};
 		sub.R.q = S->R.q;
+		sub.R.priors = S->R.priors;
 		sub.stores = S->stores;
 		sub.R.items = tmp;
 		sub.R.n = nt;
@@ -1346,6 +1386,7 @@ static int state_init(struct run_state *S, struct fq_query *q, const char *const
 	S->nstores = nstores;
 	S->o = o;
 	S->R.q = q;
+	S->R.priors = S->pa.priors;
 	S->R.items = S->pa.items;
 	S->R.n = S->pa.n;
 	S->R.mode = mode;

@@ -106,10 +106,18 @@ int fr_recorder_close_segment(struct fr_recorder *r)
 		return 0;
 	uint64_t events = fl_writer_count(r->writer);
 	uint64_t before = fl_store_bytes(r->store);
-	int e = fl_store_append(r->store, r->writer, NULL);
+	uint64_t seq = 0;
+	int e = fl_store_append(r->store, r->writer, &seq);
 	if (e < 0)
 		return e; /* the writer keeps its events; the journal still has them */
 	r->stats.segments_closed++;
+	e = fl_store_renew_prior(r->store, r->writer, seq);
+	if (e > 0)
+		r->stats.priors_made++;
+	if (e < 0) {
+		r->stats.prior_errors++;
+		r->stats.last_prior_error = e;
+	}
 	r->stats.bytes_written += fl_store_bytes(r->store) - before;
 	(void)events;
 	/* the segment is durable: its journal is not needed any more */
@@ -222,6 +230,8 @@ int fr_recorder_open(const struct fr_recorder_opts *opts, struct fr_recorder **o
 	int e = !r->dir || !r->host ? -ENOMEM : 0;
 	if (!e)
 		e = fl_store_open(r->dir, &r->store);
+	if (!e && !opts->no_prior)
+		e = fl_store_use_priors(r->store, 0);
 	if (!e)
 		e = fl_store_recover_journal(r->store, &rec, &seq);
 	/* the flight log's default zstd level (9): the segment is encoded in

@@ -34,6 +34,9 @@ struct fr_recorder_opts {
 	uint64_t max_disk_bytes;  /* 0: no cap */
 	uint32_t sync_ms;         /* 0: FR_RECORDER_SYNC_MS */
 	uint64_t time_unit_ns;    /* own records' times are multiples; 0: 1 ms */
+	/* Do not compress segments against the store's prior (FORMAT.md 10),
+	 * nor make one: each segment then carries all its strings. */
+	bool no_prior;
 	/* Called for each record the recorder itself creates (may be NULL). */
 	void (*on_event)(const struct fr_event *ev, void *ctx);
 	void *ctx;
@@ -66,6 +69,10 @@ int fr_recorder_close_segment(struct fr_recorder *r);
 /* Counters since open. */
 struct fr_recorder_stats {
 	uint64_t events, segments_closed, bytes_written, segments_dropped, bytes_dropped;
+	/* priors written, and those that failed (the store goes on with the
+	 * older one: nothing is lost, segments are just larger) */
+	uint64_t priors_made, prior_errors;
+	int last_prior_error;     /* negative errno of the last failure */
 };
 void fr_recorder_stats(const struct fr_recorder *r, struct fr_recorder_stats *out);
 
