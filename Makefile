@@ -66,7 +66,7 @@ $(BUILD)/libflightrec.a: $(CORE_OBJS)
 $(BUILD)/flightrec: $(CLI_OBJS) $(BUILD)/libflightrec.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libflightrec.a $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h tests/unit/fl_testgen.h tests/unit/fl_testseg.h $(BUILD)/libflightrec.a
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h tests/unit/fl_testgen.h tests/unit/fl_testseg.h fuzz/fuzz_prior.h $(BUILD)/libflightrec.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -DFIXTURE_DIR='"$(abspath tests/fixtures)"' -o $@ $< $(BUILD)/libflightrec.a $(LDLIBS)
 
@@ -120,7 +120,7 @@ FUZZ_LIB_SRCS := $(wildcard src/event/*.c) $(wildcard src/flightlog/*.c)
 
 fuzz: $(FUZZ_BUILD)/fuzz_segment
 
-$(FUZZ_BUILD)/fuzz_segment: fuzz/fuzz_segment.c $(FUZZ_LIB_SRCS) $(HDRS)
+$(FUZZ_BUILD)/fuzz_segment: fuzz/fuzz_segment.c fuzz/fuzz_prior.h $(FUZZ_LIB_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_segment.c $(FUZZ_LIB_SRCS) -lzstd
 

@@ -28,6 +28,13 @@
  *       events, same segmentation, writer flags F) at FL_DEFAULT_LEVEL (9),
  *       3 and 19; each repeated until S seconds (default 1) have passed,
  *       pinned to CPU N (default: the last one).
+ *   corpus_codec prior --from SEG [--from SEG...] SEG...
+ *       what a prior (docs/FORMAT.md 10) buys: the --from segments are
+ *       re-encoded in order and a prior is made of the last one, as the
+ *       recorder does (fl_writer_prior_content); each other SEG is then
+ *       re-encoded at the default level without and with it, and decoded
+ *       back with it and compared field by field with its events.
+ * A segment that needs a prior is read with the priors of its directory.
  * Exit status: 0 ok, 1 a segment failed to decode or re-encode, 2 usage.
  */
 #ifndef _GNU_SOURCE
@@ -51,6 +58,7 @@ struct seg {
 	const char *name;
 	uint8_t *buf;
 	size_t len;
+	struct fl_store *st; /* its directory, when it needs a prior */
 	struct fr_event **ev; /* decoded copies (fr_event_dup) */
 	size_t n;
 };
@@ -93,6 +101,33 @@ static void load(struct seg *s)
 		die("%s: %s", s->name, "read failed");
 	fclose(f);
 	s->len = (size_t)n;
+	if (fl_segment_peek_prior(s->buf, s->len, NULL) == 1) {
+		char dir[4096];
+		const char *slash = strrchr(s->name, '/');
+		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - s->name ? slash - s->name : 1) : 1,
+			 slash ? s->name : ".");
+		if (fl_store_open(dir, &s->st))
+			die("%s: %s", s->name, "cannot open its directory for its prior");
+	}
+}
+
+static int seg_open(struct seg *s, struct fl_segment **sg, struct fl_error *err)
+{
+	return s->st ? fl_store_segment_open(s->st, s->buf, s->len, NULL, sg, err)
+		     : fl_segment_open(s->buf, s->len, sg, err);
+}
+
+static void seg_free(struct seg *s)
+{
+	for (size_t k = 0; k < s->n; k++)
+		free(s->ev[k]);
+	free(s->ev);
+	s->ev = NULL;
+	s->n = 0;
+	free(s->buf);
+	s->buf = NULL;
+	fl_store_close(s->st);
+	s->st = NULL;
 }
 
 /* Decode a segment into owned copies of its events. */
@@ -101,7 +136,7 @@ static void decode_copy(struct seg *s, const uint32_t *exclude, size_t nex)
 	struct fl_segment *sg;
 	struct fl_error err;
 	char eb[200];
-	if (fl_segment_open(s->buf, s->len, &sg, &err))
+	if (seg_open(s, &sg, &err))
 		die("%s: %s", s->name, fl_error_format(&err, eb, sizeof(eb)));
 	size_t cap = fl_segment_info(sg)->event_count + 1;
 	s->ev = malloc(cap * sizeof(*s->ev));
@@ -278,11 +313,8 @@ static int cmd_blocks(int argc, char **argv)
 			size_t len = encode(w, &s, t->segments + 1, &out);
 			tally_segment(t, s.name, out, len);
 			free(out);
-			for (size_t k = 0; k < s.n; k++)
-				free(s.ev[k]);
-			free(s.ev);
 		}
-		free(s.buf);
+		seg_free(&s);
 	}
 	print_tally(t);
 	fl_writer_free(w);
@@ -375,7 +407,7 @@ static int cmd_speed(int argc, char **argv)
 	do {
 		for (size_t k = 0; k < nseg; k++) {
 			struct fl_segment *sg;
-			if (fl_segment_open(segs[k].buf, segs[k].len, &sg, NULL))
+			if (seg_open(&segs[k], &sg, NULL))
 				die("%s: %s", segs[k].name, "open failed");
 			struct fr_event ev;
 			int r;
@@ -420,13 +452,86 @@ static int cmd_speed(int argc, char **argv)
 		       (unsigned long long)out);
 	}
 	printf("]}\n");
-	for (size_t k = 0; k < nseg; k++) {
-		for (size_t e = 0; e < segs[k].n; e++)
-			free(segs[k].ev[e]);
-		free(segs[k].ev);
-		free(segs[k].buf);
-	}
+	for (size_t k = 0; k < nseg; k++)
+		seg_free(&segs[k]);
 	free(segs);
+	return 0;
+}
+
+/* ---- prior ---- */
+
+/* Every field of two events: their NDJSON (docs/EVENTS.md), which shows
+ * them all, strings by content. */
+static bool same_event(const struct fr_event *a, const struct fr_event *b)
+{
+	struct fr_buf x = {0}, y = {0};
+	fr_event_to_json(a, &x);
+	fr_event_to_json(b, &y);
+	bool same = x.len == y.len && (!x.len || !memcmp(x.data, y.data, x.len));
+	fr_buf_free(&x);
+	fr_buf_free(&y);
+	return same;
+}
+
+static int cmd_prior(int argc, char **argv)
+{
+	struct fl_writer *w;
+	if (fl_writer_new(NULL, &w))
+		die("%s%s", "fl_writer_new failed", "");
+	int i = 0, from = 0;
+	for (; i + 1 < argc && !strcmp(argv[i], "--from"); i += 2, from++) {
+		struct seg s = {.name = argv[i + 1]};
+		load(&s);
+		decode_copy(&s, NULL, 0);
+		(void)encode(w, &s, (uint64_t)from + 1, NULL);
+		seg_free(&s);
+	}
+	void *content;
+	size_t clen;
+	struct fl_prior *p;
+	if (!from || fl_writer_prior_content(w, &content, &clen) || fl_prior_new(content, clen, 1, 0, &p))
+		die("%s%s", "no prior: give --from SEG with enough events", "");
+	free(content);
+	void *img;
+	size_t ilen;
+	if (fl_prior_encode(p, FL_PRIOR_LEVEL, &img, &ilen))
+		die("%s%s", "fl_prior_encode failed", "");
+	free(img);
+	printf("{\"prior_content\":%zu,\"prior_file\":%zu,\"segments\":[", clen, ilen);
+	struct fl_writer *wp;
+	if (fl_writer_new(NULL, &wp) || fl_writer_set_prior(wp, p))
+		die("%s%s", "fl_writer_new failed", "");
+	const struct fl_prior *const list[1] = {p};
+	struct fl_read_opts ro = {.priors = list, .n_priors = 1};
+	for (int k = 0; i < argc; i++, k++) {
+		struct seg s = {.name = argv[i]};
+		load(&s);
+		decode_copy(&s, NULL, 0);
+		uint8_t *with;
+		size_t without = encode(w, &s, 2, NULL), wlen = encode(wp, &s, 2, &with);
+		struct fl_segment *sg;
+		struct fl_error err;
+		char eb[200];
+		if (fl_segment_open_ex(with, wlen, &ro, &sg, &err))
+			die("%s: %s", s.name, fl_error_format(&err, eb, sizeof(eb)));
+		struct fr_event ev;
+		size_t j = 0;
+		int r;
+		while ((r = fl_segment_next(sg, &ev)) == 1)
+			if (j >= s.n || !same_event(&ev, s.ev[j++]))
+				die("%s: %s", s.name, "decoded with the prior, an event differs");
+		if (r < 0 || j != s.n)
+			die("%s: %s", s.name, "decoded with the prior, events are missing");
+		fl_segment_free(sg);
+		printf("%s{\"name\":\"%s\",\"events\":%zu,\"without\":%zu,\"with\":%zu}", k ? "," : "", s.name,
+		       s.n, without, wlen);
+		free(with);
+		seg_free(&s);
+	}
+	printf("]}\n");
+	fl_writer_free(wp);
+	fl_writer_free(w);
+	fl_prior_free(p);
 	return 0;
 }
 
@@ -441,9 +546,12 @@ int main(int argc, char **argv)
 		return cmd_speed(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "prefix"))
 		return cmd_prefix(argc - 2, argv + 2);
+	if (argc >= 2 && !strcmp(argv[1], "prior"))
+		return cmd_prior(argc - 2, argv + 2);
 	fprintf(stderr, "usage: corpus_codec blocks [--reencode] [--writer-flags F] [--exclude-kinds K,..]\n"
 			"                           [--no-pack] SEG...\n"
 			"       corpus_codec prefix --events K SEG...\n"
-			"       corpus_codec speed [--seconds S] [--cpu N] [--writer-flags F] SEG...\n");
+			"       corpus_codec speed [--seconds S] [--cpu N] [--writer-flags F] SEG...\n"
+			"       corpus_codec prior --from SEG [--from SEG...] SEG...\n");
 	return 2;
 }

@@ -10,12 +10,17 @@
 #include <string.h>
 
 #include "flightlog/flightlog.h"
+#include "fuzz_prior.h"
+
+/* made once: segments with the PRIOR flag decode against it */
+static struct fl_prior *prior;
 
 static void decode_ex(const uint8_t *data, size_t size, uint32_t columns, uint32_t flags)
 {
 	struct fl_segment *s;
 	struct fl_error err;
-	struct fl_read_opts o = {.columns = columns, .flags = flags};
+	const struct fl_prior *const list[1] = {prior};
+	struct fl_read_opts o = {.columns = columns, .flags = flags, .priors = list, .n_priors = prior ? 1 : 0};
 	if (fl_segment_open_ex(data, size, &o, &s, &err))
 		return;
 	struct fr_event ev;
@@ -60,6 +65,8 @@ static void decode(const uint8_t *data, size_t size, uint32_t columns)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	if (!prior)
+		prior = fuzz_prior_new();
 	decode(data, size, FL_COL_ALL);
 	decode(data, size, FL_COL_PATHS);
 	decode(data, size, FL_COL_PATHS | FL_COL_NAMES | FL_COL_CHANGES);

@@ -135,8 +135,8 @@ int cmd_stats(int argc, char **argv)
 			      (unsigned long long)c.segments, (unsigned long long)c.events,
 			      (unsigned long long)c.bytes, bpe);
 		if (pri.count)
-			fr_buf_printf(&b, "priors          %zu files, %llu bytes (not in the bytes above)\n", pri.count,
-				      (unsigned long long)pri.bytes);
+			fr_buf_printf(&b, "priors          %zu file%s, %llu bytes (not in the bytes above)\n", pri.count,
+				      pri.count == 1 ? "" : "s", (unsigned long long)pri.bytes);
 		if (c.events)
 			fr_buf_printf(&b, "first           %s\nlast            %s\n", t0, t1);
 		fr_buf_printf(&b, "events per kind\n");

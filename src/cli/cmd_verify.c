@@ -80,7 +80,7 @@ int cmd_verify(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (r == -EBADMSG) {
-		cli_error("verify: %s/%s: %s", dir, res.name, res.msg);
+		cli_error("verify: %s/%s", dir, res.msg); /* msg starts with the file's name */
 		return EXIT_FAIL;
 	}
 	cli_error("verify: %s: %s", dir, strerror(-r));

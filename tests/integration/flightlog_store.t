@@ -4,7 +4,9 @@
 # count; a kill -9 loses nothing the recorder had journaled and the restart
 # says what it recovered; the disk cap drops the oldest segments with a gap
 # record; damage (flipped byte, deleted, swapped segment) is found and named,
-# and the other segments still read.
+# and the other segments still read; segments after the first are compressed
+# against the store's prior, which a restart reuses and whose loss or damage
+# verify names.
 import glob
 import json
 import os
@@ -85,6 +87,7 @@ r = run([FLIGHTREC, "verify", d])
 t.ok(r.returncode == 1 and os.path.basename(s[1]) in r.stderr, "verify: a flipped byte names its segment", r)
 r, got = dump(d)
 seg1 = run([FLIGHTREC, "dump", "--json", os.path.join(store, os.path.basename(s[1]))]).stdout.count("\n")
+seg1_events = run([FLIGHTREC, "dump", "--json", segs[0]]).stdout.count("\n")
 t.ok(r.returncode == 1 and os.path.basename(s[1]) in r.stderr and "offset" in r.stderr,
      "dump: the damaged segment is reported with file and offset", r.stderr)
 t.eq(len(got), len(evs) - seg1, "dump: every other segment still reads")
@@ -148,6 +151,73 @@ t.ok(caps and all(e["count"] > 0 for e in caps), "gap records say what the cap d
 t.ok(min(int(os.path.basename(p)[4:16]) for p in glob.glob(os.path.join(store3, "seg-*.frl"))) > 1,
      "the oldest segments went first")
 t.eq(run([FLIGHTREC, "verify", store3]).returncode, 0, "a capped log still verifies")
+
+# 5. priors (docs/FORMAT.md 10), on the log of part 1
+def header(path, n=160):
+    with open(path, "rb") as f:
+        return f.read(n)
+
+
+priors = sorted(glob.glob(os.path.join(store, "prior-*.frp")))
+t.eq([os.path.basename(p) for p in priors], ["prior-000000000001.frp"],
+     "the first segment made the store's prior")
+prior_hash = header(priors[0], 96)[56:88]
+flagged = [bool(header(p)[21] & 0x40) for p in segs]
+t.ok(flagged[0] is False and all(flagged[1:]), "every segment after the first has the PRIOR flag", flagged)
+t.ok(all(header(p)[128:160] == prior_hash and int.from_bytes(header(p)[12:16], "little") == 160 for p in segs[1:]),
+     "and names the prior by its content hash, in a 160-byte header")
+st = json.loads(run([FLIGHTREC, "stats", "--json", store]).stdout)
+t.ok(st["priors"] == {"files": 1, "bytes": os.path.getsize(priors[0])}, "stats --json counts the prior", st["priors"])
+t.ok("priors" in run([FLIGHTREC, "stats", store]).stdout, "stats shows it")
+nseg = len(segs)
+rec = Recorder("--output", store, "--segment-events", "400")
+workload("w5")
+rec.stop()
+segs5 = sorted(glob.glob(os.path.join(store, "seg-*.frl")))
+t.ok(len(segs5) > nseg and all(header(p)[128:160] == prior_hash for p in segs5[nseg:])
+     and len(glob.glob(os.path.join(store, "prior-*.frp"))) == 1,
+     "a restarted recorder compresses against the same prior (%d new segments)" % (len(segs5) - nseg))
+t.eq(run([FLIGHTREC, "verify", store]).returncode, 0, "and the log verifies")
+r, got = dump(store)
+t.ok(r.returncode == 0 and len(got) > len(evs), "dump reads every segment with the prior", r.stderr)
+
+d, s = damaged_copy("noprior")
+os.unlink(os.path.join(d, "prior-000000000001.frp"))
+r = run([FLIGHTREC, "verify", d])
+t.ok(r.returncode == 1 and "seg-000000000002.frl" in r.stderr and "needs prior" in r.stderr
+     and prior_hash[:8].hex() in r.stderr, "verify: a deleted prior is named with the segment that needs it", r)
+r, got = dump(d)
+t.ok(r.returncode == 1 and "needs prior" in r.stderr and len(got) == seg1_events,
+     "dump: segments without their prior are reported, the first still reads", r.stderr[-300:])
+
+d, s = damaged_copy("badprior")
+bad = os.path.join(d, "prior-000000000001.frp")
+with open(bad, "r+b") as f:
+    f.seek(100)
+    b = f.read(1)
+    f.seek(-1, 1)
+    f.write(bytes([b[0] ^ 0x01]))
+r = run([FLIGHTREC, "verify", d])
+t.ok(r.returncode == 1 and "prior-000000000001.frp" in r.stderr, "verify: a damaged prior file is named", r)
+
+lone = os.path.join(work, "lone")
+os.makedirs(lone)
+shutil.copy2(segs[1], lone)
+r = run([FLIGHTREC, "dump", "--json", os.path.join(lone, os.path.basename(segs[1]))])
+t.ok(r.returncode == 1 and "needs prior" in r.stderr, "a lone segment without its prior: a clear error", r.stderr)
+shutil.copy2(priors[0], lone)
+r = run([FLIGHTREC, "dump", "--json", os.path.join(lone, os.path.basename(segs[1]))])
+t.ok(r.returncode == 0 and r.stdout and live.find(r.stdout) >= 0, "with the prior beside it, it reads", r.stderr)
+
+store6 = os.path.join(work, "log6")
+rec = Recorder("--output", store6, "--segment-events", "400", "--no-prior")
+workload("w6")
+rec.stop()
+segs6 = sorted(glob.glob(os.path.join(store6, "seg-*.frl")))
+t.ok(len(segs6) >= 2 and not glob.glob(os.path.join(store6, "prior-*"))
+     and not any(header(p)[21] & 0x40 for p in segs6), "--no-prior: no prior file, no segment needs one")
+r = run([FLIGHTREC, "record", "--no-prior", "--json"])
+t.ok(r.returncode == 2 and "--output" in r.stderr, "--no-prior without --output is a usage error", r.stderr)
 
 r = run([FLIGHTREC, "record", "--max-disk", "10G", "--json"])
 t.ok(r.returncode == 2 and "--output" in r.stderr, "--max-disk without --output is a usage error", r.stderr)

@@ -12,13 +12,17 @@
 
 #include "flightlog/flightlog.h"
 #include "fl_testgen.h"
+#include "../../fuzz/fuzz_prior.h"
 #include "tap.h"
 
-static void write_seed(const char *dir, const char *name, struct gen *g, uint32_t flags)
+/* prior: written against it (the fuzzer's, FORMAT.md 10), or NULL */
+static void write_seed_with(const char *dir, const char *name, struct gen *g, uint32_t flags,
+			    const struct fl_prior *prior)
 {
 	struct fl_writer *w;
 	struct fl_writer_opts o = {.flags = flags};
 	fl_writer_new(&o, &w);
+	fl_writer_set_prior(w, prior);
 	for (size_t i = 0; i < g->n; i++)
 		fl_writer_add(w, &g->ev[i]);
 	void *buf;
@@ -32,6 +36,11 @@ static void write_seed(const char *dir, const char *name, struct gen *g, uint32_
 	fwrite(buf, 1, len, f);
 	fclose(f);
 	free(buf);
+}
+
+static void write_seed(const char *dir, const char *name, struct gen *g, uint32_t flags)
+{
+	write_seed_with(dir, name, g, flags, NULL);
 }
 
 /* The events of a fixture segment, with their strings kept in g. */
@@ -178,6 +187,12 @@ static int write_corpus(const char *dir)
 	gen_build_jobs(&t, 120, 2);
 	write_seed(dir, "seed-build-jobs.frl", &t, 0);
 	write_seed(dir, "seed-build-jobs-raw.frl", &t, FL_WRITER_RAW | FL_WRITER_NO_PACK);
+	/* PRIOR (2026-11-23): the same compilers against the fuzzer's prior,
+	 * packed and with every block of its own */
+	struct fl_prior *prior = fuzz_prior_new();
+	write_seed_with(dir, "seed-build-jobs-prior.frl", &t, 0, prior);
+	write_seed_with(dir, "seed-build-jobs-prior-unpacked.frl", &t, FL_WRITER_NO_PACK, prior);
+	fl_prior_free(prior);
 	gen_free(&t);
 	/* a journal with two records */
 	char p[512];
@@ -210,7 +225,10 @@ int main(void)
 		return 1;
 	}
 	struct dirent *de;
-	int files = 0, seeds_ok = 1, packed = 0, unpacked = 0, front = 0, runs = 0, split = 0, succ = 0;
+	int files = 0, seeds_ok = 1, packed = 0, unpacked = 0, front = 0, runs = 0, split = 0, succ = 0, prior = 0;
+	struct fl_prior *fp = fuzz_prior_new();
+	const struct fl_prior *const fpl[1] = {fp};
+	struct fl_read_opts ro = {.priors = fpl, .n_priors = 1};
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -228,7 +246,7 @@ int main(void)
 		files++;
 		struct fl_segment *s;
 		struct fl_error err;
-		int r = fl_segment_open(buf, len, &s, &err), k = 0;
+		int r = fl_segment_open_ex(buf, len, &ro, &s, &err), k = 0;
 		if (!r) {
 			struct fr_event ev;
 			while ((k = fl_segment_next(s, &ev)) == 1)
@@ -248,6 +266,7 @@ int main(void)
 				runs += (buf[21] & 0x01) != 0;                /* TS_RUNS */
 				split += (buf[21] & 0x04) != 0;               /* PATHS_SPLIT */
 				succ += (buf[21] & 0x02) != 0;                /* SUCC_PATHS */
+				prior += (buf[21] & 0x40) != 0;               /* PRIOR */
 			}
 			if (!good) {
 				seeds_ok = 0;
@@ -257,6 +276,7 @@ int main(void)
 		free(buf);
 	}
 	closedir(d);
+	fl_prior_free(fp);
 	ok(files > 0, "replayed %d corpus files from %s without a crash", files, dir);
 	ok(seeds_ok, "every seed-* file decodes cleanly");
 	ok(packed >= 2 && unpacked >= 2, "seeds in both layouts decode: %d packed, %d unpacked", packed, unpacked);
@@ -268,5 +288,6 @@ int main(void)
 	   "%d and %d", split, packed + unpacked - split);
 	ok(succ >= 2 && packed + unpacked - succ >= 2, "seeds with and without SUCC_PATHS decode: %d and %d", succ,
 	   packed + unpacked - succ);
+	ok(prior >= 2, "seeds written against the fuzzer's prior decode with it: %d", prior);
 	return tap_done();
 }
