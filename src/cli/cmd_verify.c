@@ -29,7 +29,9 @@ int cmd_verify(int argc, char **argv)
 			       "segment, and the hash chain that links each segment to the one\n"
 			       "before it, so a deleted, edited, reordered or swapped segment is\n"
 			       "found. Segments dropped by --max-disk are not damage: the chain\n"
-			       "starts at the anchor they left.\n\n"
+			       "starts at the anchor they left. Prior files (prior-*.frp: what\n"
+			       "later segments are compressed against) are checked too, and a\n"
+			       "segment whose prior is missing is named with the prior's hash.\n\n"
 			       "Exit status: 0 intact, 1 damage found (the first damaged segment\n"
 			       "is named), 2 usage error.\n");
 			return EXIT_OK;
