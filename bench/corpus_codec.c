@@ -101,14 +101,8 @@ static void load(struct seg *s)
 		die("%s: %s", s->name, "read failed");
 	fclose(f);
 	s->len = (size_t)n;
-	if (fl_segment_peek_prior(s->buf, s->len, NULL) == 1) {
-		char dir[4096];
-		const char *slash = strrchr(s->name, '/');
-		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - s->name ? slash - s->name : 1) : 1,
-			 slash ? s->name : ".");
-		if (fl_store_open(dir, &s->st))
-			die("%s: %s", s->name, "cannot open its directory for its prior");
-	}
+	if (fl_segment_peek_prior(s->buf, s->len, NULL) == 1 && fl_store_open_beside(s->name, &s->st))
+		die("%s: %s", s->name, "cannot open its directory for its prior");
 }
 
 static int seg_open(struct seg *s, struct fl_segment **sg, struct fl_error *err)

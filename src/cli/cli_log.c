@@ -66,21 +66,6 @@ static int each_segment(struct fl_store *st, void *buf, size_t len, const char *
 	return r;
 }
 
-/* The store a lone segment file's priors are looked for in: its own
- * directory (NULL when that cannot be opened: a segment without a prior
- * still reads). */
-static struct fl_store *file_store(const char *path)
-{
-	char dir[4096];
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path ? slash - path : 1), path);
-	struct fl_store *st = NULL;
-	return fl_store_open(dir, &st) < 0 ? NULL : st;
-}
-
 int cli_log_each(const char *path, uint32_t columns, uint32_t flags, cli_segment_fn fn, void *ctx, int *damaged)
 {
 	return cli_log_each_ex(path, columns, flags, fn, ctx, damaged, NULL);
@@ -104,7 +89,11 @@ int cli_log_each_ex(const char *path, uint32_t columns, uint32_t flags, cli_segm
 			cli_error("%s: %s", path, strerror(-r));
 			return r;
 		}
-		struct fl_store *fst = fl_segment_peek_prior(buf, len, NULL) == 1 ? file_store(path) : NULL;
+		/* its priors are beside it (none found: the open names the one
+		 * it needs) */
+		struct fl_store *fst = NULL;
+		if (fl_segment_peek_prior(buf, len, NULL) == 1 && fl_store_open_beside(path, &fst) < 0)
+			fst = NULL;
 		r = each_segment(fst, buf, len, path, &ro, fn, ctx, damaged);
 		fl_store_close(fst);
 		return r;

@@ -343,6 +343,9 @@ struct fl_store_entry {
 /* Open (creating the directory if missing) and scan a store. Caller owns
  * *out (fl_store_close). Files that are not seg-*.frl are ignored. */
 int fl_store_open(const char *dir, struct fl_store **out);
+/* The store of the directory that holds file (a lone segment's priors are
+ * beside it); the directory must exist. */
+int fl_store_open_beside(const char *file, struct fl_store **out);
 void fl_store_close(struct fl_store *st);
 /* Segments in ascending seq order; borrowed until the next store call. */
 const struct fl_store_entry *fl_store_entries(const struct fl_store *st, size_t *n);

@@ -131,18 +131,25 @@ struct fl_store {
 	uint64_t prior_renew_ns;
 };
 
-static bool parse_seg_name(const char *name, uint64_t *seq)
+/* PREFIX + 12 decimal digits + SUFFIX: the digits' value. */
+static bool parse_numbered_name(const char *name, const char *prefix, const char *suffix, uint64_t *seq)
 {
-	if (strlen(name) != 20 || strncmp(name, "seg-", 4) || strcmp(name + 16, ".frl"))
+	size_t pl = strlen(prefix), sl = strlen(suffix);
+	if (strlen(name) != pl + 12 + sl || strncmp(name, prefix, pl) || strcmp(name + pl + 12, suffix))
 		return false;
 	uint64_t v = 0;
-	for (int i = 4; i < 16; i++) {
+	for (size_t i = pl; i < pl + 12; i++) {
 		if (name[i] < '0' || name[i] > '9')
 			return false;
 		v = v * 10 + (uint64_t)(name[i] - '0');
 	}
 	*seq = v;
-	return v != 0;
+	return true;
+}
+
+static bool parse_seg_name(const char *name, uint64_t *seq)
+{
+	return parse_numbered_name(name, "seg-", ".frl", seq) && *seq != 0;
 }
 
 static void seg_name(uint64_t seq, char out[32])
@@ -152,16 +159,7 @@ static void seg_name(uint64_t seq, char out[32])
 
 static bool parse_prior_name(const char *name, uint64_t *seq)
 {
-	if (strlen(name) != 22 || strncmp(name, "prior-", 6) || strcmp(name + 18, ".frp"))
-		return false;
-	uint64_t v = 0;
-	for (int i = 6; i < 18; i++) {
-		if (name[i] < '0' || name[i] > '9')
-			return false;
-		v = v * 10 + (uint64_t)(name[i] - '0');
-	}
-	*seq = v;
-	return true;
+	return parse_numbered_name(name, "prior-", ".frp", seq);
 }
 
 static void prior_name(uint64_t seq, char out[32])
@@ -353,6 +351,26 @@ int fl_store_open(const char *dir, struct fl_store **out)
 	}
 	*out = st;
 	return 0;
+}
+
+int fl_store_open_beside(const char *file, struct fl_store **out)
+{
+	char dir[4096];
+	const char *slash = strrchr(file, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == file)
+		snprintf(dir, sizeof(dir), "/");
+	else if ((size_t)(slash - file) < sizeof(dir))
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - file), file);
+	else
+		return -ENAMETOOLONG;
+	struct stat sb;
+	if (stat(dir, &sb) < 0)
+		return -errno;
+	if (!S_ISDIR(sb.st_mode))
+		return -ENOTDIR;
+	return fl_store_open(dir, out);
 }
 
 void fl_store_close(struct fl_store *st)

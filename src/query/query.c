@@ -1153,11 +1153,7 @@ static int list_stores(const char *const *stores, size_t nstores, struct plan_al
 		if (!S_ISDIR(st.st_mode)) {
 			r = add_item(&pa, &cap, s, stores[s]);
 			/* a lone segment's priors are beside it */
-			char dir[4096];
-			const char *slash = strrchr(stores[s], '/');
-			snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - stores[s] ? slash - stores[s] : 1) : 1,
-				 slash ? stores[s] : ".");
-			if (!r && fl_store_open(dir, &pa.priors[s].fs) == 0)
+			if (!r && fl_store_open_beside(stores[s], &pa.priors[s].fs) == 0)
 				r = fl_store_priors(pa.priors[s].fs, &pa.priors[s].list, &pa.priors[s].n);
 			continue;
 		}
