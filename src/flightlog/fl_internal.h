@@ -242,7 +242,7 @@ _Static_assert(sizeof(struct fl_seg_header) == FL_HEADER_SIZE, "header size");
 #define FL_PRIOR_HASH_OFFSET FL_HEADER_SIZE
 #define FL_PRIOR_HEADER_SIZE (FL_HEADER_SIZE + FL_HASH_LEN)
 
-/* A prior file (FORMAT.md 10.1): this header, then the content, raw when
+/* A prior file (FORMAT.md 10.2): this header, then the content, raw when
  * stored_size == content_size, else one zstd frame of it. */
 #define FL_PRIOR_MAGIC "FRPRIOR1"
 #define FL_PRIOR_VERSION 1u

@@ -1727,6 +1727,8 @@ static int prior_next_build(struct fl_writer *w, const struct outblk *blk, size_
 			return -ENOMEM;
 		memmove(c->p + 1, c->p, c->len++);
 		c->p[0] = 0;
+		if (c->len > FL_PRIOR_CONTENT)
+			c->len = FL_PRIOR_CONTENT;
 	}
 	return 0;
 }
@@ -1942,7 +1944,8 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 		break;
 	}
 	/* PRIOR: whenever the writer has one, even if no block ended up
-	 * compressed (it is then only a name) */
+	 * compressed (it is then only a name), unless it stores every block
+	 * raw by choice (FL_WRITER_RAW) */
 	bool prior_used = w->prior && !w->raw;
 	size_t hsize = prior_used ? FL_PRIOR_HEADER_SIZE : FL_HEADER_SIZE;
 	size_t total = hsize + nb * sizeof(struct fl_block_desc);

@@ -52,7 +52,7 @@ const char *fl_error_format(const struct fl_error *err, char *buf, size_t len);
  * only for the process names, paths and command lines its host did not
  * show before. Each segment otherwise starts its dictionaries empty, which
  * on an idle host is most of every segment (the reference corpus's idle
- * recording: 2,876 bytes alone, 1,028 with the prior of an earlier idle
+ * recording: 2,876 bytes alone, 1,060 with the prior of an earlier idle
  * minute). A segment names its prior by the SHA-256 of the content; the
  * store keeps priors as files beside the segments (section 7). Immutable
  * once made, so one prior may be shared by readers on several threads. */
@@ -70,7 +70,7 @@ struct fl_prior_info {
  * dictionary magic (37 A4 30 EC: zstd would read it as a trained
  * dictionary, not as content). The caller owns *out (fl_prior_free). */
 int fl_prior_new(const void *content, size_t len, uint64_t source_seq, uint64_t made_ns, struct fl_prior **out);
-/* The prior file image (FORMAT.md 10.1), its content compressed at zstd
+/* The prior file image (FORMAT.md 10.2), its content compressed at zstd
  * level `level` (0: FL_DEFAULT_LEVEL). *out is malloc'd, the caller's. */
 int fl_prior_encode(const struct fl_prior *p, int level, void **out, size_t *len);
 /* Parse and verify a prior file image: header, checksums, sizes and the
@@ -159,7 +159,7 @@ void fl_writer_free(struct fl_writer *w);
 int fl_writer_set_prior(struct fl_writer *w, const struct fl_prior *p);
 /* The content a new prior would have, made from the last segment this
  * writer finished: its raw dictionaries and pack, at most FL_PRIOR_CONTENT
- * bytes (FORMAT.md 10.2). On success *out (malloc'd, the caller's) holds
+ * bytes (FORMAT.md 10.3). On success *out (malloc'd, the caller's) holds
  * *len bytes and the writer forgets them; -ENODATA when no segment was
  * finished since the last call, or it had too little to make a prior. */
 #define FL_PRIOR_CONTENT (128u << 10)

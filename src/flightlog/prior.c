@@ -147,8 +147,11 @@ int fl_prior_parse(const void *vbuf, size_t len, struct fl_prior **out, struct f
 	if (ssize == csize) {
 		memcpy(content, body, csize);
 	} else {
-		size_t got = ZSTD_getFrameContentSize(body, ssize) == csize ? ZSTD_decompress(content, csize, body, ssize)
-									      : (size_t)-1;
+		/* one frame, exactly (ZSTD_decompress would take several) */
+		size_t got = ZSTD_getFrameContentSize(body, ssize) == csize &&
+				     ZSTD_findFrameCompressedSize(body, ssize) == ssize
+			     ? ZSTD_decompress(content, csize, body, ssize)
+			     : (size_t)-1;
 		if (ZSTD_isError(got) || got != csize) {
 			free(content);
 			return fl_set_error(err, -EBADMSG, hsize, "prior", "zstd decompression failed");

@@ -654,11 +654,12 @@ int fl_store_verify(struct fl_store *st, struct fl_verify_result *out)
 			r = verify_fail(&res, FL_VERIFY_CORRUPT, e->seq, "%s: cannot read: %s", strerror(-r));
 			break;
 		}
+		struct fl_read_opts ro = {.priors = priors, .n_priors = npriors};
+		r = fl_segment_open_ex(buf, len, &ro, &seg, &res.err);
+		/* the header passed its checksum and names a prior the store
+		 * lacks (a damaged hash fails the checksum first) */
 		uint8_t ph[FL_HASH_LEN];
-		bool found = fl_segment_peek_prior(buf, len, ph) != 1;
-		for (size_t k = 0; !found && k < npriors; k++)
-			found = !memcmp(fl_prior_info(priors[k])->hash, ph, FL_HASH_LEN);
-		if (!found) {
+		if (r == -ENOENT && res.err.offset == FL_PRIOR_HASH_OFFSET && fl_segment_peek_prior(buf, len, ph) == 1) {
 			free(buf);
 			char hex[17];
 			r = verify_fail(&res, FL_VERIFY_NO_PRIOR, e->seq,
@@ -666,8 +667,6 @@ int fl_store_verify(struct fl_store *st, struct fl_verify_result *out)
 					fl_hash_short(ph, hex));
 			break;
 		}
-		struct fl_read_opts ro = {.priors = priors, .n_priors = npriors};
-		r = fl_segment_open_ex(buf, len, &ro, &seg, &res.err);
 		free(buf);
 		if (!r) {
 			struct fr_event ev;
@@ -711,15 +710,17 @@ int fl_store_verify(struct fl_store *st, struct fl_verify_result *out)
 	return r;
 }
 
-/* Delete the priors that no kept segment needs, but never the newest (new
- * segments take it). A segment can only need a prior older than itself,
- * so each is looked for in the segments after it; a segment that cannot
- * be read counts as needing every prior (nothing is deleted on a guess). */
+/* Delete the priors that no kept segment needs, but never the newest that
+ * reads (new segments take it, and a writer may still borrow it). A
+ * segment can only need a prior older than itself, so each is looked for
+ * in the segments after it; a segment that cannot be read counts as
+ * needing every prior (nothing is deleted on a guess). */
 static int priors_trim(struct fl_store *st, uint64_t *freed)
 {
-	for (size_t i = 0; i + 1 < st->npr;) {
+	const struct fl_prior *current = store_current_prior(st);
+	for (size_t i = 0; i < st->npr;) {
 		prior_load(st, i);
-		bool needed = !st->pr[i].p; /* damaged: left for verify to name */
+		bool needed = !st->pr[i].p || st->pr[i].p == current; /* damaged: left for verify to name */
 		for (size_t k = 0; k < st->n && !needed; k++) {
 			if (st->e[k].seq <= st->pr[i].seq)
 				continue;
