@@ -1917,6 +1917,14 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	}
 	if (w->count)
 		blk[nb++] = (struct outblk){BLK_LANES, 0, w->lanesel.p, (w->count + 7) / 8, NULL, 0};
+	/* the paths block's content, should it go into the pack */
+	const uint8_t *paths_raw = NULL;
+	size_t paths_raw_len = 0;
+	for (size_t i = 0; i < nb; i++)
+		if (blk[i].type == dict_type[D_PATH]) {
+			paths_raw = blk[i].raw;
+			paths_raw_len = blk[i].raw_len;
+		}
 	if ((r = build_pack(w, blk, &nb, &pack)))
 		goto out;
 	for (size_t i = 0; i < nb; i++)
@@ -1925,13 +1933,24 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 	/* A paths dictionary that compresses to no more than its filter (a
 	 * tree walk: an unpack's 20k paths take 1.3 KiB, their filter 16 KiB)
 	 * gets the match-all filter instead: a query then reads the
-	 * dictionary, which costs it less I/O than the filter would have. The
-	 * summary is block 0. */
+	 * dictionary, which costs it less I/O than the filter would have. A
+	 * packed one is compressed alone for the comparison (against the
+	 * prior, the common case: an idle host's few paths are mostly in it,
+	 * and the filter was a quarter of its segment). The summary is block
+	 * 0. */
 	uint32_t bloom_m, bloom_k;
 	bloom_size(w->d[D_PATH].n, &bloom_m, &bloom_k);
-	for (size_t i = 0; i < nb; i++) {
-		if (blk[i].type != dict_type[D_PATH] || !blk[i].z || blk[i].z_len > bloom_m / 8)
-			continue;
+	size_t paths_z = SIZE_MAX;
+	bool paths_packed = paths_raw != NULL;
+	for (size_t i = 0; i < nb; i++)
+		if (blk[i].type == dict_type[D_PATH]) {
+			paths_packed = false;
+			if (blk[i].z)
+				paths_z = blk[i].z_len;
+		}
+	if (paths_packed && !w->raw && (r = stored_size(w, paths_raw, paths_raw_len, w->level, &paths_z, NULL)))
+		goto out;
+	if (w->d[D_PATH].n && paths_z <= bloom_m / 8) {
 		summary.len = 0;
 		free(blk[0].z);
 		blk[0] = (struct outblk){BLK_SUMMARY, 0, NULL, 0, NULL, 0};
@@ -1941,7 +1960,6 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 		blk[0].raw_len = summary.len;
 		if ((r = compress_block(w, &blk[0])))
 			goto out;
-		break;
 	}
 	/* PRIOR: whenever the writer has one, even if no block ended up
 	 * compressed (it is then only a name), unless it stores every block

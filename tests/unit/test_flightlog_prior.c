@@ -1757,6 +1757,64 @@ static void test_journal(void)
 	gen_free(&g);
 }
 
+/* FORMAT.md 3's match-all filter for a paths dictionary in the pack: it
+ * is compressed alone (against the prior) for the comparison with the
+ * filter. A host's few paths, all in its prior, compress to less than
+ * their filter: the segment drops the filter and a reader falls back to
+ * the dictionary; random paths without a prior keep it. */
+static void test_packed_paths_filter(void)
+{
+	struct gen g = {.rng = 77};
+	for (int i = 0; i < 120; i++) {
+		struct fr_event *e = gen_push(&g);
+		gen_ctx(e, 300 + (uint32_t)(i % 3), 1, "cron", "/usr/sbin/cron", 1700000000000000000ull);
+		e->ts_ns = 1700000000000000000ull + 1000000000ull * (uint64_t)i;
+		e->kind = FR_EV_OPEN;
+		char p[64];
+		snprintf(p, sizeof(p), "/etc/cron.d/job-%02d-%08x", i % 40, (unsigned)(gen_rand(&g) % 9 ? 7 * (i % 40) : i));
+		e->path = gen_strdup(&g, p);
+	}
+	size_t alen, blen, clen;
+	struct fl_writer *w;
+	fl_writer_new(NULL, &w);
+	uint8_t *a = write_seg(w, &g, NULL, 1, &alen);
+	void *content = NULL;
+	size_t n = 0;
+	struct fl_prior *p = NULL;
+	int r = a ? fl_writer_prior_content(w, &content, &n) : -1;
+	if (!r)
+		r = fl_prior_new(content, n, 1, 0, &p);
+	fl_writer_free(w);
+	uint8_t *b = p ? encode_with(&g, 0, p, &blen) : NULL;
+	uint8_t *c = encode_with(&g, 0, NULL, &clen);
+	const struct fl_prior *const list[1] = {p};
+	struct fl_read_opts o = {.columns = FL_COL_NONE, .priors = list, .n_priors = 1};
+	struct fl_segment *sb = NULL, *sc = NULL, *sd = NULL;
+	ok(b && c && !fl_segment_open_ex(b, blen, &o, &sb, NULL) && !fl_segment_open_ex(c, clen, &o, &sc, NULL),
+	   "packed paths: the same events against their own prior and without (%zu and %zu bytes)", blen, clen);
+	ok(sb && fl_segment_path_filter_matches_all(sb) && fl_segment_may_contain_path(sb, "/nowhere"),
+	   "against the prior: the match-all filter");
+	ok(sc && !fl_segment_path_filter_matches_all(sc) && !fl_segment_may_contain_path(sc, "/nowhere") &&
+		   fl_segment_may_contain_path(sc, g.ev[5].path),
+	   "without: a real filter (no to an absent path, maybe to a present one)");
+	o.columns = FL_COL_PATHS;
+	int miss = 0;
+	if (b && !fl_segment_open_ex(b, blen, &o, &sd, NULL))
+		for (size_t i = 0; i < g.n; i++)
+			miss += !fl_segment_may_contain_path(sd, g.ev[i].path);
+	ok(sd && miss == 0 && !fl_segment_may_contain_path(sd, "/nowhere"),
+	   "with the dictionary read: exact answers (%d present paths missed)", miss);
+	fl_segment_free(sb);
+	fl_segment_free(sc);
+	fl_segment_free(sd);
+	fl_prior_free(p);
+	free(content);
+	free(a);
+	free(b);
+	free(c);
+	gen_free(&g);
+}
+
 int main(void)
 {
 	snprintf(root, sizeof(root), "/tmp/fl-prior-test-XXXXXX");
@@ -1774,6 +1832,7 @@ int main(void)
 	test_store_no_priors();
 	test_store_cap();
 	test_journal();
+	test_packed_paths_filter();
 	rm_rf(root);
 	return tap_done();
 }
