@@ -22,12 +22,15 @@
  *   corpus_codec prefix --events K SEG...
  *       bytes of the first K events re-encoded (same segmentation, cut
  *       after K, default level) and of all events re-encoded.
- *   corpus_codec speed [--seconds S] [--cpu N] [--writer-flags F] SEG...
+ *   corpus_codec speed [--seconds S] [--cpu N] [--writer-flags F] [--prior-from SEG] SEG...
  *       decode (fl_segment_open + fl_segment_next over every segment, in
  *       memory) and encode (fl_writer_add + fl_writer_finish of the decoded
  *       events, same segmentation, writer flags F) at FL_DEFAULT_LEVEL (9),
  *       3 and 19; each repeated until S seconds (default 1) have passed,
- *       pinned to CPU N (default: the last one).
+ *       pinned to CPU N (default: the last one). With --prior-from SEG,
+ *       each segment is encoded against a prior made of SEG (as `prior`
+ *       makes it), given to the writer before each segment as the store
+ *       does (so zstd digests it again for every segment).
  *   corpus_codec prior --from SEG [--from SEG...] SEG...
  *       what a prior (docs/FORMAT.md 10) buys: the --from segments are
  *       re-encoded in order and a prior is made of the last one, as the
@@ -363,14 +366,19 @@ static int cmd_prefix(int argc, char **argv)
 
 /* ---- speed ---- */
 
+static struct fl_prior *prior_of(struct fl_writer *w, char *const *from, size_t n, size_t *clen);
+
 static int cmd_speed(int argc, char **argv)
 {
 	double secs = 1.0;
 	long cpu = sysconf(_SC_NPROCESSORS_ONLN) - 1;
 	uint32_t wflags = 0;
+	char *prior_from = NULL;
 	int i = 0;
 	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
-		if (!strcmp(argv[i], "--seconds"))
+		if (!strcmp(argv[i], "--prior-from"))
+			prior_from = argv[i + 1];
+		else if (!strcmp(argv[i], "--seconds"))
 			secs = atof(argv[i + 1]);
 		else if (!strcmp(argv[i], "--cpu"))
 			cpu = atol(argv[i + 1]);
@@ -378,6 +386,15 @@ static int cmd_speed(int argc, char **argv)
 			wflags = (uint32_t)strtoul(argv[i + 1], NULL, 0);
 		else
 			return 2;
+	}
+	struct fl_prior *prior = NULL;
+	if (prior_from) {
+		struct fl_writer *pw;
+		size_t clen;
+		if (fl_writer_new(NULL, &pw))
+			die("%s%s", "fl_writer_new failed", "");
+		prior = prior_of(pw, &prior_from, 1, &clen);
+		fl_writer_free(pw);
 	}
 	cpu_set_t set;
 	CPU_ZERO(&set);
@@ -433,6 +450,8 @@ static int cmd_speed(int argc, char **argv)
 		do {
 			out = 0;
 			for (size_t k = 0; k < nseg; k++) {
+				if (prior && fl_writer_set_prior(w, prior))
+					die("%s%s", "fl_writer_set_prior failed", "");
 				out += encode_t(w, &segs[k], k + 1, NULL, &add_s);
 				enc += segs[k].n;
 			}
@@ -449,6 +468,7 @@ static int cmd_speed(int argc, char **argv)
 	for (size_t k = 0; k < nseg; k++)
 		seg_free(&segs[k]);
 	free(segs);
+	fl_prior_free(prior);
 	return 0;
 }
 
@@ -467,25 +487,37 @@ static bool same_event(const struct fr_event *a, const struct fr_event *b)
 	return same;
 }
 
+/* A prior made as the recorder makes it, of the last of the n segments
+ * from[] re-encoded in order by writer w (*clen: its content's bytes). */
+static struct fl_prior *prior_of(struct fl_writer *w, char *const *from, size_t n, size_t *clen)
+{
+	for (size_t k = 0; k < n; k++) {
+		struct seg s = {.name = from[k]};
+		load(&s);
+		decode_copy(&s, NULL, 0);
+		(void)encode(w, &s, (uint64_t)k + 1, NULL);
+		seg_free(&s);
+	}
+	void *content;
+	struct fl_prior *p;
+	if (!n || fl_writer_prior_content(w, &content, clen) || fl_prior_new(content, *clen, 1, 0, &p))
+		die("%s%s", "no prior: give --from SEG with enough events", "");
+	free(content);
+	return p;
+}
+
 static int cmd_prior(int argc, char **argv)
 {
 	struct fl_writer *w;
 	if (fl_writer_new(NULL, &w))
 		die("%s%s", "fl_writer_new failed", "");
-	int i = 0, from = 0;
-	for (; i + 1 < argc && !strcmp(argv[i], "--from"); i += 2, from++) {
-		struct seg s = {.name = argv[i + 1]};
-		load(&s);
-		decode_copy(&s, NULL, 0);
-		(void)encode(w, &s, (uint64_t)from + 1, NULL);
-		seg_free(&s);
-	}
-	void *content;
+	int i = 0;
+	char *from[64];
+	size_t nfrom = 0;
+	for (; i + 1 < argc && !strcmp(argv[i], "--from") && nfrom < 64; i += 2)
+		from[nfrom++] = argv[i + 1];
 	size_t clen;
-	struct fl_prior *p;
-	if (!from || fl_writer_prior_content(w, &content, &clen) || fl_prior_new(content, clen, 1, 0, &p))
-		die("%s%s", "no prior: give --from SEG with enough events", "");
-	free(content);
+	struct fl_prior *p = prior_of(w, from, nfrom, &clen);
 	void *img;
 	size_t ilen;
 	if (fl_prior_encode(p, FL_PRIOR_LEVEL, &img, &ilen))
@@ -545,7 +577,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: corpus_codec blocks [--reencode] [--writer-flags F] [--exclude-kinds K,..]\n"
 			"                           [--no-pack] SEG...\n"
 			"       corpus_codec prefix --events K SEG...\n"
-			"       corpus_codec speed [--seconds S] [--cpu N] [--writer-flags F] SEG...\n"
+			"       corpus_codec speed [--seconds S] [--cpu N] [--writer-flags F] [--prior-from SEG] SEG...\n"
 			"       corpus_codec prior --from SEG [--from SEG...] SEG...\n");
 	return 2;
 }
