@@ -148,6 +148,7 @@ struct host {
 	uint64_t events_per_day, seg_events;
 	int level;
 	uint64_t seed;
+	bool no_prior;
 	/* results */
 	uint64_t events, bytes, segments;
 	int err;
@@ -226,7 +227,10 @@ static int emit(struct gen *g, struct fr_event *ev)
 		return r;
 	g->h->events++;
 	if (++g->in_seg >= g->h->seg_events) {
-		r = fl_store_append(g->st, g->w, NULL);
+		uint64_t seq;
+		r = fl_store_append(g->st, g->w, &seq);
+		if (r >= 0)
+			r = fl_store_renew_prior(g->st, g->w, seq);
 		if (r < 0)
 			return r;
 		g->h->segments++;
@@ -436,6 +440,9 @@ static void *gen_host(void *arg)
 	if (!r) {
 		mkdir(h->dir, 0755);
 		r = fl_store_open(h->dir, &g.st);
+		/* as the recorder: a prior after the first segment, daily */
+		if (!r && !h->no_prior)
+			r = fl_store_use_priors(g.st, 0);
 	}
 	uint64_t total = (uint64_t)(h->days * (double)h->events_per_day);
 	uint64_t step = DAY_NS / h->events_per_day;
@@ -496,11 +503,14 @@ static void *gen_host(void *arg)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: fleetgen --out DIR [--hosts N] [--days D] [--events-per-day N]\n"
-		   "                [--segment-events N] [--level L] [--jobs N] [--seed S]\n\n"
+		   "                [--segment-events N] [--level L] [--jobs N] [--seed S]\n"
+		   "                [--no-prior]\n\n"
 		   "Write D days of synthetic events for each of N hosts into DIR/host-NNN\n"
 		   "(one flight log store each): N*D machine-days. Defaults: 1 host, 1 day,\n"
 		   "25,000,000 events per day (FDR's rate), 1,000,000 events per segment (the\n"
-		   "recorder's default), zstd level 3, one job per CPU.\n"
+		   "recorder's default), zstd level 3, one job per CPU, and, as the recorder,\n"
+		   "segments compressed against a prior of the host's first segment, renewed\n"
+		   "daily (docs/FORMAT.md 10; --no-prior: none).\n"
 		   "Prints one JSON line: events, bytes, seconds, events/s, bytes/event.\n");
 }
 
@@ -511,9 +521,10 @@ int main(int argc, char **argv)
 		{"days", required_argument, NULL, 'd'}, {"events-per-day", required_argument, NULL, 'e'},
 		{"segment-events", required_argument, NULL, 's'}, {"level", required_argument, NULL, 'l'},
 		{"jobs", required_argument, NULL, 'j'}, {"seed", required_argument, NULL, 'S'},
-		{"help", no_argument, NULL, 'h'}, {0},
+		{"no-prior", no_argument, NULL, 'P'}, {"help", no_argument, NULL, 'h'}, {0},
 	};
 	const char *out = NULL;
+	bool no_prior = false;
 	int nhosts = 1, level = 3, jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	double days = 1;
 	uint64_t epd = 25000000, seg = 1000000, seed = 1;
@@ -528,6 +539,7 @@ int main(int argc, char **argv)
 		case 'l': level = atoi(optarg); break;
 		case 'j': jobs = atoi(optarg); break;
 		case 'S': seed = strtoull(optarg, NULL, 10); break;
+		case 'P': no_prior = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -550,6 +562,7 @@ int main(int argc, char **argv)
 		hs[i].seg_events = seg;
 		hs[i].level = level;
 		hs[i].seed = seed;
+		hs[i].no_prior = no_prior;
 	}
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
