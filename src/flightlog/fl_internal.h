@@ -269,6 +269,10 @@ _Static_assert(sizeof(struct fl_prior_header) == 96, "prior header size");
 #define FL_FUZZING 0
 #endif
 
+/* zstd's dictionary magic (37 A4 30 EC): content starting with it would be
+ * taken for a trained dictionary, so a prior's never does (FORMAT.md 10.2). */
+#define FL_ZSTD_DICT_MAGIC "\x37\xa4\x30\xec"
+
 /* A prior's content and, for readers, zstd's digested form of it. */
 const uint8_t *fl_prior_content(const struct fl_prior *p, size_t *len);
 struct ZSTD_DDict_s;

@@ -1733,8 +1733,7 @@ static int prior_next_build(struct fl_writer *w, const struct outblk *blk, size_
 		if (fl_bytes_put(c, blk[i].raw, take))
 			return -ENOMEM;
 	}
-	static const uint8_t magic[4] = {0x37, 0xa4, 0x30, 0xec};
-	if (c->len >= 4 && !memcmp(c->p, magic, 4)) {
+	if (c->len >= 4 && !memcmp(c->p, FL_ZSTD_DICT_MAGIC, 4)) {
 		if (fl_bytes_grow(c, 1))
 			return -ENOMEM;
 		memmove(c->p + 1, c->p, c->len++);

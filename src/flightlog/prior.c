@@ -16,7 +16,6 @@
 #include <zstd.h>
 
 #define PRIOR_MAX_HEADER_SIZE 4096u
-static const uint8_t zstd_dict_magic[4] = {0x37, 0xa4, 0x30, 0xec};
 
 struct fl_prior {
 	struct fl_prior_info info;
@@ -59,7 +58,7 @@ static int prior_make(uint8_t *content, size_t len, uint64_t source_seq, uint64_
 
 static bool content_ok(const void *content, size_t len)
 {
-	return len >= FL_PRIOR_MIN && len <= FL_PRIOR_MAX && memcmp(content, zstd_dict_magic, 4);
+	return len >= FL_PRIOR_MIN && len <= FL_PRIOR_MAX && memcmp(content, FL_ZSTD_DICT_MAGIC, 4);
 }
 
 int fl_prior_new(const void *content, size_t len, uint64_t source_seq, uint64_t made_ns, struct fl_prior **out)
