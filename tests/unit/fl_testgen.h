@@ -46,6 +46,15 @@ static inline char *gen_keep(struct gen *g, char *p)
 	return p;
 }
 
+/* Remove a test's temporary directory tree (the tests that write stores). */
+static inline void rm_rf(const char *dir)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd))
+		printf("# rm failed\n");
+}
+
 static inline const char *gen_strdup(struct gen *g, const char *s)
 {
 	return gen_keep(g, strdup(s));

@@ -43,13 +43,6 @@ static char root[64];
 
 /* ------------------------------------------------------------ helpers */
 
-static void rm_rf(const char *dir)
-{
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd))
-		printf("# rm failed\n");
-}
 
 static void cp_a(const char *from, const char *to)
 {

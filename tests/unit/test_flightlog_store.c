@@ -18,13 +18,6 @@
 
 static char root[64];
 
-static void rm_rf(const char *dir)
-{
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd))
-		printf("# rm failed\n");
-}
 
 static void mkstore(const char *name, char *dir, size_t segs, size_t per_seg)
 {
