@@ -25,6 +25,7 @@ struct fr_recorder {
 	uint64_t seg_started_ns; /* monotonic; 0: no event yet */
 	uint64_t last_sync_ns;
 	bool dirty;              /* journal written since the last fsync */
+	bool closing;            /* in close_segment: its gap record must not close again */
 	struct fr_recorder_stats stats;
 };
 
@@ -100,7 +101,17 @@ static int new_journal(struct fr_recorder *r)
 	return fl_journal_create_seq(path, next, &r->journal);
 }
 
+static int close_segment(struct fr_recorder *r);
+
 int fr_recorder_close_segment(struct fr_recorder *r)
+{
+	r->closing = true;
+	int e = close_segment(r);
+	r->closing = false;
+	return e;
+}
+
+static int close_segment(struct fr_recorder *r)
 {
 	if (!fl_writer_count(r->writer))
 		return 0;
@@ -169,6 +180,10 @@ int fr_recorder_add(struct fr_recorder *r, const struct fr_event *ev)
 	r->stats.events++;
 	if (!r->seg_started_ns)
 		r->seg_started_ns = mono_ns();
+	/* here, not in the tick: one poll can bring more events than a
+	 * segment holds (a burst, a slow build), and N is a promise */
+	if (!r->closing && fl_writer_count(r->writer) >= r->opts.segment_events)
+		return fr_recorder_close_segment(r);
 	return 0;
 }
 

@@ -55,7 +55,9 @@ struct fr_recorder_start {
  * The caller owns *out (fr_recorder_close). */
 int fr_recorder_open(const struct fr_recorder_opts *opts, struct fr_recorder **out, struct fr_recorder_start *start);
 
-/* Add one event (copied). */
+/* Add one event (copied). The event that fills the segment closes it,
+ * so that no segment holds more than segment_events; an error is then the
+ * close's, and the event stays in the open segment and its journal. */
 int fr_recorder_add(struct fr_recorder *r, const struct fr_event *ev);
 
 /* Housekeeping, to call after each batch and at least every second: writes

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -353,6 +354,19 @@ static int attach_shells(struct fr_sensor *s, struct sensor_bpf *skel, char *err
 	return 0;
 }
 
+/* Tracepoints are attached by their ids in tracefs, and a minimal host (a
+ * container image, an init without systemd) may boot with it unmounted:
+ * mount it where libbpf looks first, as an administrator would. */
+static int ensure_tracefs(void)
+{
+	if (access("/sys/kernel/tracing/events", F_OK) == 0 ||
+	    access("/sys/kernel/debug/tracing/events", F_OK) == 0)
+		return 0;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+		return -errno;
+	return 0;
+}
+
 int fr_sensor_open(const struct fr_sensor_opts *opts, fr_sensor_cb cb, void *ctx, struct fr_sensor **out,
 		   char *err, size_t errlen)
 {
@@ -408,6 +422,14 @@ int fr_sensor_open(const struct fr_sensor_opts *opts, fr_sensor_cb cb, void *ctx
 		errf(err, errlen, r,
 		     "the kernel refused flightrec's eBPF programs (%s): it needs tracepoints, BTF and "
 		     "CAP_BPF+CAP_PERFMON; set FLIGHTREC_BPF_DEBUG=1 for the verifier log",
+		     strerror(-r));
+		goto cleanup;
+	}
+	r = ensure_tracefs();
+	if (r < 0) {
+		errf(err, errlen, r,
+		     "tracefs is not mounted and mounting it on /sys/kernel/tracing failed (%s): mount it "
+		     "with 'mount -t tracefs tracefs /sys/kernel/tracing'",
 		     strerror(-r));
 		goto cleanup;
 	}

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 # `flightrec record` as a command: help, usage errors, clear refusals with
-# exit code 2 (not root, no BTF, programs refused), stopping on SIGTERM and
+# exit code 2 (not root, no BTF, programs refused, tracefs not mountable),
+# mounting tracefs when the host booted without it, stopping on SIGTERM and
 # --duration with everything flushed, the volume switches, no feedback loop,
 # the /proc snapshot of earlier processes and sockets, and loss reporting.
 import os
@@ -45,6 +46,22 @@ refusal("no BTF", ["unshare", "-m", "sh", "-c",
 refusal("programs refused (no CAP_BPF/CAP_SYS_ADMIN/CAP_PERFMON)",
         ["capsh", "--drop=cap_bpf,cap_sys_admin,cap_perfmon", "--", "-c", "exec %s record --json" % FLIGHTREC],
         "refused")
+refusal("tracefs unmounted and not mountable (no CAP_SYS_ADMIN)",
+        ["unshare", "-m", "sh", "-c",
+         "umount /sys/kernel/tracing 2>/dev/null; "
+         "exec capsh --drop=cap_sys_admin -- -c 'exec %s record --json'" % FLIGHTREC],
+        "mount -t tracefs")
+
+# a host that booted without tracefs: the recorder mounts it (in a mount
+# namespace of the test's own, so the machine's mount stays as it was)
+probe = tempfile.mkdtemp(prefix="frtest-tracefs-")
+r = run(["unshare", "-m", "sh", "-c",
+         "umount /sys/kernel/tracing 2>/dev/null; ! grep -q ' /sys/kernel/tracing ' /proc/self/mounts || exit 9; "
+         "%s record --json --duration 2 > %s/out & sleep 1; touch %s/made; wait $! || exit 8; "
+         "grep ' /sys/kernel/tracing tracefs ' /proc/self/mounts" % (FLIGHTREC, probe, probe)])
+t.ok(r.returncode == 0 and "tracefs" in r.stdout
+     and ('"path":"%s/made"' % probe) in open(os.path.join(probe, "out")).read(),
+     "tracefs unmounted: record mounts it and records", r)
 
 # --duration stops by itself and flushes
 work = tempfile.mkdtemp(prefix="frtest-cli-")
