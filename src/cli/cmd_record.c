@@ -107,7 +107,8 @@ static void help(FILE *f)
 		"ports opened and closed, connections made and accepted. At start, one\n"
 		"`proc` record per running process and one `socket` record per listening\n"
 		"socket describe what already existed. flightrec's own activity is never\n"
-		"recorded. Needs root and a kernel with BTF.\n"
+		"recorded. Needs root and a kernel with BTF; mounts tracefs on\n"
+		"/sys/kernel/tracing if the host booted without it.\n"
 		"\n"
 		"Options:\n"
 		"  --json            print one event per line (NDJSON) on stdout; the schema\n"
@@ -152,7 +153,7 @@ static void help(FILE *f)
 		"\n"
 		"Exit status: 0 on a clean stop, 1 on a runtime failure (for example stdout\n"
 		"closed), 2 on a usage error or when the sensor cannot start (not root, no\n"
-		"BTF, programs refused by the kernel).\n");
+		"BTF, programs refused by the kernel, tracefs missing).\n");
 }
 
 int cmd_record(int argc, char **argv)
