@@ -114,6 +114,15 @@ enum { S_KIND, S_TS, S_PID, S_PIDNEW, S_CTXMASK, S_EVMASK, S_CTX0, S_EV0 = S_CTX
 #define BLK_SHAPE 40u  /* the S_SHAPE stream */
 #define BLK_SHAPES 41u /* a lane's table of shapes (FORMAT.md 5.8) */
 #define BLK_PGRP 42u   /* the S_PGRP stream (FORMAT.md 5.4.3) */
+/* PRIOR (FORMAT.md 10.1): the blocks under 32 (summary, pack,
+ * dictionaries) are compressed against the prior, the event columns
+ * alone. The prior holds an earlier segment's strings and pack, which
+ * is what these blocks repeat; a column frame given a dictionary costs
+ * zstd a setup per frame on reading (a generated fleet's `stats`: 9%)
+ * and bought nothing measurable (steady build, segment 2: -3.2% with
+ * these blocks against the prior, -2.7% with every block). */
+#define BLK_FIRST_COLUMN 32u
+static inline bool block_uses_prior(uint32_t type) { return type < BLK_FIRST_COLUMN; }
 /* Lanes (FL_INCOMPAT_LANES): events of the change kinds (modify .. unlisten:
  * what who-changed, what-changed, persistence and new-listeners read) are
  * coded in lane 1, every other event in lane 0. Each lane has its own
@@ -591,11 +600,12 @@ struct fl_writer {
 	} ses;
 	ZSTD_CCtx *cctx;
 	/* PRIOR (FORMAT.md 10): the prior (borrowed) and zstd's digested
-	 * copies of it at the levels used (the writer's and the ts cap),
-	 * made when first needed and kept while the prior given has the same
-	 * content (cdict_hash): digesting costs 21 ms a segment at levels 9
-	 * and 6, a tenth of encoding a million events, and a store gives the
-	 * writer its prior again before every segment */
+	 * copies of it at the levels used (the writer's; two slots, for a
+	 * writer whose level changes), made when first needed and kept while
+	 * the prior given has the same content (cdict_hash): digesting a
+	 * 128 KiB prior costs about 10 ms at level 9, a twentieth of
+	 * encoding a million events, and a store gives the writer its prior
+	 * again before every segment */
 	const struct fl_prior *prior;
 	ZSTD_CDict *cdict[2];
 	int cdict_level[2];
@@ -989,7 +999,8 @@ out:
  * or raw when that is not smaller or the writer stores raw blocks. The
  * compressed copy goes to *z (the caller's to free) when z is not NULL
  * and it is the one stored; else *z is left NULL. */
-static int stored_size(struct fl_writer *w, const uint8_t *raw, size_t raw_len, int lvl, size_t *out, void **z)
+static int stored_size(struct fl_writer *w, uint32_t type, const uint8_t *raw, size_t raw_len, int lvl, size_t *out,
+		       void **z)
 {
 	if (w->raw || !raw_len) {
 		*out = raw_len;
@@ -999,8 +1010,9 @@ static int stored_size(struct fl_writer *w, const uint8_t *raw, size_t raw_len, 
 	void *c = malloc(bound);
 	if (!c)
 		return -ENOMEM;
-	const ZSTD_CDict *cd = w->prior ? writer_cdict(w, lvl) : NULL;
-	if (w->prior && !cd) {
+	bool with_prior = w->prior && block_uses_prior(type);
+	const ZSTD_CDict *cd = with_prior ? writer_cdict(w, lvl) : NULL;
+	if (with_prior && !cd) {
 		free(c);
 		return -ENOMEM;
 	}
@@ -1667,7 +1679,7 @@ static int compress_block(struct fl_writer *w, struct outblk *b)
 	int lvl = b->type % LANE_TYPE_OFFSET == stream_type(S_TS) && w->level > FL_TS_LEVEL_MAX ? FL_TS_LEVEL_MAX
 												: w->level;
 	size_t n = 0;
-	int r = stored_size(w, b->raw, b->raw_len, lvl, &n, &b->z);
+	int r = stored_size(w, b->type, b->raw, b->raw_len, lvl, &n, &b->z);
 	if (!r && b->z)
 		b->z_len = n;
 	return r;
@@ -1879,9 +1891,11 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 				goto out;
 			bool use = w->grouping == 2;
 			if (w->grouping == 1 && moved) {
-				if ((r = stored_size(w, path->p, path->len, w->level, &pz_len, &pz)) ||
-				    (r = stored_size(w, grouped[l].p, grouped[l].len, w->level, &g, &gz)) ||
-				    (r = stored_size(w, groups[l].p, groups[l].len, w->level, &gs, NULL))) {
+				/* all three are columns (compressed without the prior) */
+				const uint32_t col = BLK_FIRST_COLUMN;
+				if ((r = stored_size(w, col, path->p, path->len, w->level, &pz_len, &pz)) ||
+				    (r = stored_size(w, col, grouped[l].p, grouped[l].len, w->level, &g, &gz)) ||
+				    (r = stored_size(w, col, groups[l].p, groups[l].len, w->level, &gs, NULL))) {
 					free(pz);
 					free(gz);
 					goto out;
@@ -1959,7 +1973,7 @@ int fl_writer_finish(struct fl_writer *w, const uint8_t *prev_hash, uint64_t seq
 			if (blk[i].z)
 				paths_z = blk[i].z_len;
 		}
-	if (paths_packed && !w->raw && (r = stored_size(w, paths_raw, paths_raw_len, w->level, &paths_z, NULL)))
+	if (paths_packed && !w->raw && (r = stored_size(w, dict_type[D_PATH], paths_raw, paths_raw_len, w->level, &paths_z, NULL)))
 		goto out;
 	if (w->d[D_PATH].n && paths_z <= bloom_m / 8) {
 		summary.len = 0;
@@ -2324,6 +2338,8 @@ static int load_block(const uint8_t *buf, const struct fl_block_desc *d, uint32_
 {
 	uint64_t off = d->offset, sz = d->stored_size, raw = d->raw_size;
 	const char *name = type_name(d->type);
+	if (!block_uses_prior(d->type))
+		ddict = NULL;
 	if (check_crc && fl_crc32c(0, buf + off, sz) != d->crc && !FL_FUZZING)
 		return fl_set_error(err, -EBADMSG, off, name, "bad checksum");
 	if (raw > FL_MAX_RAW)
@@ -2371,6 +2387,8 @@ static int load_block_prefix(const uint8_t *buf, const struct fl_block_desc *d, 
 {
 	if (d->codec != FL_CODEC_ZSTD || d->raw_size <= want)
 		return load_block(buf, d, d->codec, out, out_len, err, dctx, ddict, check_crc);
+	if (!block_uses_prior(d->type))
+		ddict = NULL;
 	uint64_t off = d->offset, sz = d->stored_size;
 	const char *name = type_name(d->type);
 	if (check_crc && fl_crc32c(0, buf + off, sz) != d->crc && !FL_FUZZING)

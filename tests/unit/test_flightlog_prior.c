@@ -197,10 +197,11 @@ static void seg_fix_crc_n(uint8_t *s)
 }
 
 /* Every zstd block (codec 1) of segment s decoded here, as FORMAT.md 10.1
- * says: one frame without a dictionary ID that ZSTD_decompress_usingDict
- * with the prior's content turns into exactly raw_size bytes. *nz counts
- * them, *need those that do not decode the same without the prior. 0 when
- * every one does. */
+ * says: one frame without a dictionary ID that turns into exactly raw_size
+ * bytes, with ZSTD_decompress_usingDict and the prior's content for the
+ * blocks under type 32 (summary, pack, dictionaries), with ZSTD_decompress
+ * alone for the event columns. *nz counts them, *need those that do not
+ * decode the same without the prior. 0 when every one does. */
 static int zstd_blocks_check(const uint8_t *s, const void *content, size_t clen, int *nz, int *need)
 {
 	uint32_t nb = fl_le32_get(s + 88);
@@ -215,8 +216,10 @@ static int zstd_blocks_check(const uint8_t *s, const void *content, size_t clen,
 		const uint8_t *z = s + fl_le64_get(d + 8);
 		size_t zn = (size_t)fl_le64_get(d + 16), raw = (size_t)fl_le64_get(d + 24);
 		uint8_t *o = malloc(raw + 1), *o2 = malloc(raw + 1);
+		bool column = fl_le32_get(d) >= 32;
 		(*nz)++;
-		size_t got = ZSTD_decompress_usingDict(dc, o, raw + 1, z, zn, content, clen);
+		size_t got = column ? ZSTD_decompressDCtx(dc, o, raw + 1, z, zn)
+				    : ZSTD_decompress_usingDict(dc, o, raw + 1, z, zn, content, clen);
 		if (ZSTD_getDictID_fromFrame(z, zn) != 0 || ZSTD_isError(got) || got != raw ||
 		    ZSTD_findFrameCompressedSize(z, zn) != zn)
 			bad = 1;
@@ -277,11 +280,13 @@ static uint8_t *spec_prior_content(const uint8_t *s, const void *pc, size_t pcle
 
 /* A PRIOR segment built here from raw, unpacked segment s (FL_WRITER_RAW |
  * FL_WRITER_NO_PACK) as FORMAT.md 10.1 describes it: a 160-byte header
- * naming `hash`, each block compressed by zstd itself with content[0..clen)
- * as its raw content dictionary (kept raw when that is not smaller). *nz
- * counts the compressed blocks. */
+ * naming `hash`, each block compressed by zstd itself (kept raw when that
+ * is not smaller): the blocks under type 32 with content[0..clen) as
+ * their raw content dictionary, the columns without, or against it too
+ * when columns_too (which the spec forbids). *nz counts the compressed
+ * blocks. */
 static uint8_t *seg_to_prior(const uint8_t *s, const void *content, size_t clen, const uint8_t hash[FL_HASH_LEN],
-			     size_t *out_len, int *nz)
+			     bool columns_too, size_t *out_len, int *nz)
 {
 	uint32_t nb = fl_le32_get(s + 88);
 	uint64_t toff = fl_le64_get(s + 96);
@@ -300,7 +305,10 @@ static uint8_t *seg_to_prior(const uint8_t *s, const void *content, size_t clen,
 		const uint8_t *raw = s + fl_le64_get(d + 8);
 		size_t n = (size_t)fl_le64_get(d + 16);
 		memcpy(e, d, 40);
-		size_t z = n ? ZSTD_compress_usingDict(cc, o + at, cap - at, raw, n, content, clen, 3) : 0;
+		bool dict = columns_too || fl_le32_get(d) < 32;
+		size_t z = !n ? 0
+			 : dict ? ZSTD_compress_usingDict(cc, o + at, cap - at, raw, n, content, clen, 3)
+				: ZSTD_compressCCtx(cc, o + at, cap - at, raw, n, 3);
 		if (n && !ZSTD_isError(z) && z < n) {
 			fl_le32_put(e + 4, 1);
 			(*nz)++;
@@ -888,7 +896,7 @@ static void test_segments(void)
 		size_t pcl = 0;
 		const uint8_t *pc = fl_prior_content(p, &pcl);
 		ok(!zstd_blocks_check(sb, pc, pcl, &nz, &need) && nz > 0 && need > 0,
-		   "%s: B's %d zstd frames: no dictionary ID, each decodes with ZSTD_decompress_usingDict(content) (%d need it)",
+		   "%s: B's %d zstd frames: no dictionary ID; under type 32 each decodes with ZSTD_decompress_usingDict(content), the columns alone (%d need the prior)",
 		   name, nz, need);
 		/* the parsed prior is the same prior: byte-identical segments */
 		void *img = NULL;
@@ -956,12 +964,38 @@ static void test_hand_built_segment(void)
 		fl_prior_new(content, clen, 1, 0, &p);
 	uint8_t *raw = encode_with(&b, FL_WRITER_RAW | FL_WRITER_NO_PACK, NULL, &lr);
 	int nz = 0;
-	uint8_t *hb = p && raw ? seg_to_prior(raw, content, clen, fl_prior_info(p)->hash, &lh, &nz) : NULL;
+	uint8_t *hb = p && raw ? seg_to_prior(raw, content, clen, fl_prior_info(p)->hash, false, &lh, &nz) : NULL;
 	const struct fl_prior *pl[] = {p};
 	char why[256] = "";
 	ok(hb && nz > 0 && !check_decode(NULL, hb, lh, &b, FL_COL_ALL, 0, pl, 1, why, sizeof(why)),
-	   "a PRIOR segment built here (%d blocks compressed by zstd with the content as raw dictionary) decodes %s", nz,
-	   why);
+	   "a PRIOR segment built here (%d blocks compressed by zstd, those under type 32 with the content as raw "
+	   "dictionary) decodes %s",
+	   nz, why);
+	/* the columns compressed against the prior too: not the format. A
+	 * column frame whose matches reach into the prior does not decode
+	 * alone, and the reader names it */
+	{
+		size_t lx = 0;
+		int nx = 0;
+		uint8_t *hx = p && raw ? seg_to_prior(raw, content, clen, fl_prior_info(p)->hash, true, &lx, &nx) : NULL;
+		struct fl_segment *sx = NULL;
+		struct fl_error ex = {0};
+		int rx = hx ? fl_segment_open_ex(hx, lx, &(struct fl_read_opts){.columns = FL_COL_ALL, .priors = pl,
+									   .n_priors = 1},
+						  &sx, &ex)
+			    : 0;
+		struct fr_event ev;
+		while (!rx && (rx = fl_segment_next(sx, &ev)) > 0)
+			;
+		if (rx < 0 && sx)
+			ex = *fl_segment_error(sx);
+		ok(rx < 0 && strstr(ex.msg, "zstd decompression failed") && strcmp(ex.block, "summary") &&
+			   strncmp(ex.block, "paths", 5) && strcmp(ex.block, "comms"),
+		   "columns compressed against the prior are refused, in a column block ('%s': %s)", ex.block,
+		   ex.msg);
+		fl_segment_free(sx);
+		free(hx);
+	}
 	struct fl_error e;
 	struct fl_segment *s = NULL;
 	ok(hb && fl_segment_open(hb, lh, &s, &e) == -ENOENT, "... and is refused without its prior");
