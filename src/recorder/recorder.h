@@ -57,7 +57,8 @@ int fr_recorder_open(const struct fr_recorder_opts *opts, struct fr_recorder **o
 
 /* Add one event (copied). The event that fills the segment closes it,
  * so that no segment holds more than segment_events; an error is then the
- * close's, and the event stays in the open segment and its journal. */
+ * close's, and the event stays in the open segment (journaled at the next
+ * tick), as every event does when a close fails. */
 int fr_recorder_add(struct fr_recorder *r, const struct fr_event *ev);
 
 /* Housekeeping, to call after each batch and at least every second: writes
