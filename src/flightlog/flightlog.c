@@ -600,15 +600,14 @@ struct fl_writer {
 	} ses;
 	ZSTD_CCtx *cctx;
 	/* PRIOR (FORMAT.md 10): the prior (borrowed) and zstd's digested
-	 * copies of it at the levels used (the writer's; two slots, for a
-	 * writer whose level changes), made when first needed and kept while
-	 * the prior given has the same content (cdict_hash): digesting a
-	 * 128 KiB prior costs about 10 ms at level 9, a twentieth of
-	 * encoding a million events, and a store gives the writer its prior
-	 * again before every segment */
+	 * copy of it at the writer's level (the only level of the blocks
+	 * compressed against it: the ts cap is for a column), made when first
+	 * needed and kept while the prior given has the same content
+	 * (cdict_hash): digesting a 128 KiB prior costs about 10 ms at level
+	 * 9, a twentieth of encoding a million events, and a store gives the
+	 * writer its prior again before every segment */
 	const struct fl_prior *prior;
-	ZSTD_CDict *cdict[2];
-	int cdict_level[2];
+	ZSTD_CDict *cdict;
 	uint8_t cdict_hash[FL_HASH_LEN];
 	/* the content of a next prior, from the last finished segment */
 	struct fl_bytes prior_next;
@@ -690,8 +689,7 @@ void fl_writer_free(struct fl_writer *w)
 		return;
 	writer_clear(w);
 	ZSTD_freeCCtx(w->cctx);
-	for (int i = 0; i < 2; i++)
-		ZSTD_freeCDict(w->cdict[i]);
+	ZSTD_freeCDict(w->cdict);
 	fl_bytes_free(&w->prior_next);
 	free(w);
 }
@@ -700,37 +698,28 @@ int fl_writer_set_prior(struct fl_writer *w, const struct fl_prior *p)
 {
 	/* the same content digested already (by hash: a pointer may be a new
 	 * prior at a freed one's address) */
-	if (p && w->cdict[0] && !memcmp(fl_prior_info(p)->hash, w->cdict_hash, FL_HASH_LEN)) {
+	if (p && w->cdict && !memcmp(fl_prior_info(p)->hash, w->cdict_hash, FL_HASH_LEN)) {
 		w->prior = p;
 		return 0;
 	}
 	if (p)
 		memcpy(w->cdict_hash, fl_prior_info(p)->hash, FL_HASH_LEN);
-	for (int i = 0; i < 2; i++) {
-		ZSTD_freeCDict(w->cdict[i]);
-		w->cdict[i] = NULL;
-	}
+	ZSTD_freeCDict(w->cdict);
+	w->cdict = NULL;
 	w->prior = p;
 	return 0;
 }
 
-/* zstd's digested prior for level lvl, made on first use; NULL on ENOMEM. */
-static const ZSTD_CDict *writer_cdict(struct fl_writer *w, int lvl)
+/* zstd's digested prior at the writer's level, made on first use; NULL on
+ * ENOMEM. */
+static const ZSTD_CDict *writer_cdict(struct fl_writer *w)
 {
-	int i = 0;
-	for (; i < 2 && w->cdict[i]; i++)
-		if (w->cdict_level[i] == lvl)
-			return w->cdict[i];
-	if (i == 2) { /* both taken by other levels: replace the second */
-		ZSTD_freeCDict(w->cdict[1]);
-		w->cdict[1] = NULL;
-		i = 1;
+	if (!w->cdict) {
+		size_t len;
+		const uint8_t *c = fl_prior_content(w->prior, &len);
+		w->cdict = ZSTD_createCDict(c, len, w->level);
 	}
-	size_t len;
-	const uint8_t *c = fl_prior_content(w->prior, &len);
-	w->cdict[i] = ZSTD_createCDict(c, len, lvl);
-	w->cdict_level[i] = lvl;
-	return w->cdict[i];
+	return w->cdict;
 }
 
 int fl_writer_prior_content(struct fl_writer *w, void **out, size_t *len)
@@ -1011,7 +1000,8 @@ static int stored_size(struct fl_writer *w, uint32_t type, const uint8_t *raw, s
 	if (!c)
 		return -ENOMEM;
 	bool with_prior = w->prior && block_uses_prior(type);
-	const ZSTD_CDict *cd = with_prior ? writer_cdict(w, lvl) : NULL;
+	/* against the prior, lvl is the writer's: only the ts column is capped */
+	const ZSTD_CDict *cd = with_prior ? writer_cdict(w) : NULL;
 	if (with_prior && !cd) {
 		free(c);
 		return -ENOMEM;
