@@ -18,7 +18,6 @@
 
 static char root[64];
 
-
 static void mkstore(const char *name, char *dir, size_t segs, size_t per_seg)
 {
 	snprintf(dir, 256, "%s/%s", root, name);
