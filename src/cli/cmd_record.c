@@ -31,6 +31,8 @@ struct record_ctx {
 	int write_error;
 	int store_error;
 	struct fr_recorder *recorder;
+	bool store_failing;        /* the recorder is in its failed state */
+	uint64_t dropped_reported; /* its events_dropped when that was said */
 };
 
 static int print_json(struct record_ctx *c, const struct fr_event *ev)
@@ -58,6 +60,29 @@ static int on_event(const struct fr_event *ev, void *arg)
 		}
 	}
 	return c->json ? print_json(c, ev) : 0;
+}
+
+/* Say once when the flight log stops being writable (a full disk) and once
+ * when it is again: recording goes on in between. */
+static void report_store_state(struct record_ctx *c, const char *dir)
+{
+	struct fr_recorder_stats st;
+	fr_recorder_stats(c->recorder, &st);
+	if (st.store_error && !c->store_failing)
+		cli_error("record: cannot write the flight log in %s: %s; recording goes on, holding events in "
+			  "memory, and writing is retried every second",
+			  dir, strerror(-st.store_error));
+	else if (!st.store_error && c->store_failing && st.events_dropped > c->dropped_reported)
+		cli_error("record: the flight log in %s is writable again; the events held in memory are written, "
+			  "but %llu did not fit and are lost (see the `gap` event)",
+			  dir, (unsigned long long)(st.events_dropped - c->dropped_reported));
+	else if (!st.store_error && c->store_failing)
+		fprintf(stderr, "flightrec: %s: the flight log is writable again; the events held in memory are "
+				"written, none lost\n",
+			dir);
+	if (!st.store_error)
+		c->dropped_reported = st.events_dropped;
+	c->store_failing = st.store_error != 0;
 }
 
 /* The recorder's own records (gaps) are shown on --json too. */
@@ -119,11 +144,14 @@ static void help(FILE *f)
 		"                    with --json\n"
 		"  --max-disk SIZE   cap DIR at SIZE bytes (suffixes k, M, G, T): when a closed\n"
 		"                    segment takes it over, the oldest segments are deleted\n"
-		"                    and a `gap` event says what went (default: no cap)\n"
+		"                    and a `gap` event says what went (default: no cap). The\n"
+		"                    journal counts: it may take an eighth of SIZE, and a\n"
+		"                    segment closes early when its journal would pass that\n"
 		"  --segment-events N   close a segment every N events (default 1000000)\n"
 		"  --segment-seconds T  ... or every T seconds (default 600): bigger segments\n"
 		"                    compress better; events are never at risk in between,\n"
 		"                    they are journaled as they come\n"
+
 		"  --no-prior        do not compress segments against DIR's prior. By default\n"
 		"                    the first segment's process names, paths and command\n"
 		"                    lines become a prior (DIR/prior-*.frp, renewed daily)\n"
@@ -151,9 +179,19 @@ static void help(FILE *f)
 		"Events dropped because the ring buffer was full are never silent: they are\n"
 		"reported as a `lost` event with a `count`, and in the summary on stderr.\n"
 		"\n"
+		"A full disk does not stop recording either: the events are held in memory\n"
+		"(the segment that could not be written, and one more segment's worth; any\n"
+		"more are counted), writing is retried every second, and once it succeeds a\n"
+		"`gap` event says from when to when the disk was full and how many events,\n"
+		"if any, were lost. stderr says when it starts and when it ends. The journal\n"
+		"never takes more than half of the space that was free, so it does not\n"
+		"fill the disk itself.\n"
+		"\n"
 		"Exit status: 0 on a clean stop, 1 on a runtime failure (for example stdout\n"
-		"closed), 2 on a usage error or when the sensor cannot start (not root, no\n"
-		"BTF, programs refused by the kernel, tracefs missing).\n");
+		"closed, or the disk still full at the stop: stderr then says how many\n"
+		"events held in memory are lost), 2 on a usage error or when the sensor\n"
+		"cannot start (not root, no BTF, programs refused by the kernel, tracefs\n"
+		"missing).\n");
 }
 
 int cmd_record(int argc, char **argv)
@@ -349,6 +387,7 @@ int cmd_record(int argc, char **argv)
 				ctx.store_error = -r;
 				goto failed;
 			}
+			report_store_state(&ctx, ropts.dir);
 		}
 	}
 	r = fr_sensor_drain(sensor);
@@ -375,7 +414,13 @@ done:
 		fr_recorder_stats(ctx.recorder, &st);
 		int r2 = fr_recorder_close(ctx.recorder);
 		r = r < 0 ? r : r2;
-		if (r < 0) {
+		uint64_t lost_here = st.held_events + st.events_dropped - ctx.dropped_reported;
+		if (r < 0 && lost_here) {
+			cli_error("record: cannot close the flight log's last segment in %s: %s; the events journaled "
+				  "are recovered at the next start, but %llu events held in memory only are lost",
+				  ropts.dir, strerror(-r), (unsigned long long)lost_here);
+			rc = EXIT_FAIL;
+		} else if (r < 0) {
 			cli_error("record: cannot close the flight log's last segment in %s: %s (it stays in the "
 				  "journal and is recovered at the next start)",
 				  ropts.dir, strerror(-r));

@@ -357,9 +357,17 @@ uint64_t fl_store_bytes(const struct fl_store *st);
 int fl_store_tip(struct fl_store *st, uint64_t *next_seq, uint8_t prev_hash[FL_HASH_LEN]);
 /* Finish w at the chain tip and write it durably (tmp file, fsync, rename,
  * fsync dir). On success *seq_out (may be NULL) is its seq; the writer is
- * empty again. */
+ * empty again. When the write fails the events are gone from the writer:
+ * a caller that must not lose them seals and writes in two steps. */
 int fl_store_append(struct fl_store *st, struct fl_writer *w, uint64_t *seq_out);
-/* Write an already encoded segment durably as seq. */
+/* The first step of fl_store_append: finish w at the chain tip (with the
+ * store's prior) into *buf (malloc'd, the caller's), to take seq *seq.
+ * The writer is empty again; on failure it keeps its events. Until the
+ * bytes are written with fl_store_write_segment, which the caller may
+ * retry (a full disk), the chain tip does not move. */
+int fl_store_seal(struct fl_store *st, struct fl_writer *w, uint64_t *seq, void **buf, size_t *len);
+/* Write an already encoded segment durably as seq. On failure nothing of
+ * it is left in the directory. */
 int fl_store_write_segment(struct fl_store *st, uint64_t seq, const void *buf, size_t len);
 /* Read a whole segment file into a malloc'd buffer the caller owns. */
 int fl_store_read(struct fl_store *st, uint64_t seq, void **buf, size_t *len);
@@ -444,8 +452,20 @@ struct fl_journal;
 int fl_journal_create(const char *path, struct fl_journal **out);
 int fl_journal_create_seq(const char *path, uint64_t seq, struct fl_journal **out);
 /* Append n events as one checksummed record (buffered in the kernel; call
- * fl_journal_sync to make it durable). */
+ * fl_journal_sync to make it durable). A failed append (a full disk)
+ * leaves the file as it was: the part written is cut back off (or, should
+ * that fail, every later append returns the same error), so recovery
+ * still reads every record appended before it. */
 int fl_journal_append(struct fl_journal *j, const struct fr_event *evs, size_t n);
+/* Drop every record, keeping the header (of a journal made by
+ * fl_journal_create_seq): frees the disk space of events that are safe
+ * elsewhere, or that must give way to their own segment on a full disk. */
+int fl_journal_reset(struct fl_journal *j);
+/* Bytes of the journal file: its header and whole records. */
+uint64_t fl_journal_size(const struct fl_journal *j);
+/* From now on an append that would take the file over bytes (0: no limit)
+ * writes nothing and returns -EFBIG: the byte cap counts the journal. */
+void fl_journal_set_limit(struct fl_journal *j, uint64_t bytes);
 int fl_journal_sync(struct fl_journal *j);
 void fl_journal_close(struct fl_journal *j);
 

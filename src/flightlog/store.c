@@ -578,18 +578,28 @@ int fl_store_renew_prior(struct fl_store *st, struct fl_writer *w, uint64_t seq)
 	return 1;
 }
 
-int fl_store_append(struct fl_store *st, struct fl_writer *w, uint64_t *seq_out)
+int fl_store_seal(struct fl_store *st, struct fl_writer *w, uint64_t *seq, void **buf, size_t *len)
 {
-	uint64_t seq;
+	uint64_t next;
 	uint8_t prev[FL_HASH_LEN];
-	void *buf;
-	size_t len;
-	int r = fl_store_tip(st, &seq, prev);
+	int r = fl_store_tip(st, &next, prev);
 	if (r)
 		return r;
 	if (st->use_priors && (r = fl_writer_set_prior(w, store_current_prior(st))))
 		return r;
-	if ((r = fl_writer_finish(w, prev, seq, &buf, &len)))
+	if ((r = fl_writer_finish(w, prev, next, buf, len)))
+		return r;
+	*seq = next;
+	return 0;
+}
+
+int fl_store_append(struct fl_store *st, struct fl_writer *w, uint64_t *seq_out)
+{
+	uint64_t seq;
+	void *buf;
+	size_t len;
+	int r = fl_store_seal(st, w, &seq, &buf, &len);
+	if (r)
 		return r;
 	r = fl_store_write_segment(st, seq, buf, len);
 	free(buf);
@@ -960,6 +970,9 @@ int fl_event_flat_get(const uint8_t **pp, const uint8_t *end, struct fr_event *o
 struct fl_journal {
 	int fd;
 	struct fl_bytes buf;
+	uint64_t size;  /* bytes of whole records (and the header) in the file */
+	uint64_t limit; /* appends may not take the file over this; 0: none */
+	int broken;     /* a failed append could not be cut back: its error */
 };
 
 int fl_journal_create_seq(const char *path, uint64_t seq, struct fl_journal **out)
@@ -986,6 +999,7 @@ int fl_journal_create_seq(const char *path, uint64_t seq, struct fl_journal **ou
 		fl_journal_close(j);
 		return r;
 	}
+	j->size = sizeof(h);
 	*out = j;
 	return 0;
 }
@@ -997,6 +1011,8 @@ int fl_journal_create(const char *path, struct fl_journal **out)
 
 int fl_journal_append(struct fl_journal *j, const struct fr_event *evs, size_t n)
 {
+	if (j->broken)
+		return j->broken;
 	struct fl_bytes *b = &j->buf;
 	b->len = 0;
 	int r = fl_bytes_grow(b, sizeof(struct fl_journal_rec));
@@ -1011,6 +1027,8 @@ int fl_journal_append(struct fl_journal *j, const struct fr_event *evs, size_t n
 	size_t plen = b->len - sizeof(struct fl_journal_rec);
 	if (plen > FL_JOURNAL_MAX_RECORD)
 		return -E2BIG;
+	if (j->limit && j->size + b->len > j->limit)
+		return -EFBIG;
 	uint8_t lenb[4];
 	fl_le32_put(lenb, (uint32_t)plen);
 	fl_le32_put(b->p, (uint32_t)plen);
@@ -1018,7 +1036,38 @@ int fl_journal_append(struct fl_journal *j, const struct fr_event *evs, size_t n
 	fl_le32_put(b->p + 8, fl_crc32c(0, lenb, 4));
 	/* O_APPEND + one write: a crash leaves a prefix of this record at
 	 * most, which recovery discards. */
-	return write_all(j->fd, b->p, b->len);
+	r = write_all(j->fd, b->p, b->len);
+	if (!r) {
+		j->size += b->len;
+		return 0;
+	}
+	/* A full disk can take part of the record. Recovery stops at a torn
+	 * record, so anything appended after it would be lost: cut the file
+	 * back to its last whole record (shrinking needs no space), or
+	 * refuse every later append. */
+	if (ftruncate(j->fd, (off_t)j->size) < 0)
+		j->broken = r;
+	return r;
+}
+
+int fl_journal_reset(struct fl_journal *j)
+{
+	off_t header = sizeof(struct fl_journal_header_v2);
+	if (ftruncate(j->fd, header) < 0)
+		return -errno;
+	j->size = (uint64_t)header;
+	j->broken = 0;
+	return 0;
+}
+
+uint64_t fl_journal_size(const struct fl_journal *j)
+{
+	return j->size;
+}
+
+void fl_journal_set_limit(struct fl_journal *j, uint64_t bytes)
+{
+	j->limit = bytes;
 }
 
 int fl_journal_sync(struct fl_journal *j)

@@ -56,14 +56,22 @@ struct fr_recorder_start {
 int fr_recorder_open(const struct fr_recorder_opts *opts, struct fr_recorder **out, struct fr_recorder_start *start);
 
 /* Add one event (copied). The event that fills the segment closes it,
- * so that no segment holds more than segment_events; an error is then the
- * close's, and the event stays in the open segment (journaled at the next
- * tick), as every event does when a close fails. */
+ * so that no segment holds more than segment_events.
+ *
+ * A write of the store that fails (a full disk, an I/O error) does not
+ * stop the recorder: it enters the failed state (stats.store_error), where
+ * events are held in memory only (the segment whose write failed, and up
+ * to segment_events more; the rest are counted as dropped) until
+ * fr_recorder_tick, retrying once a second, writes them all. It then records a `gap` event saying from when to when
+ * the store failed and what was lost, if anything. Returns a negative
+ * errno only for errors that are not the store's (no memory). */
 int fr_recorder_add(struct fr_recorder *r, const struct fr_event *ev);
 
 /* Housekeeping, to call after each batch and at least every second: writes
  * the batch to the journal, fsyncs when due, closes the segment when it is
- * full or old, enforces the cap. now_ns: CLOCK_MONOTONIC. */
+ * full or old, enforces the cap, and in the failed state retries. With a
+ * byte cap the journal may take an eighth of it: a segment closes early
+ * when its journal would pass that. now_ns: CLOCK_MONOTONIC. */
 int fr_recorder_tick(struct fr_recorder *r, uint64_t now_ns);
 
 /* Close the open segment now (if it has events). */
@@ -76,6 +84,12 @@ struct fr_recorder_stats {
 	 * older one: nothing is lost, segments are just larger) */
 	uint64_t priors_made, prior_errors;
 	int last_prior_error;     /* negative errno of the last failure */
+	/* The store cannot be written (a full disk): the negative errno of
+	 * the last attempt, 0 when it can. Events are then held in memory. */
+	int store_error;
+	uint64_t store_failures;  /* times the store became unwritable */
+	uint64_t held_events;     /* events in memory only (not journaled) */
+	uint64_t events_dropped;  /* did not fit in memory while it was */
 };
 void fr_recorder_stats(const struct fr_recorder *r, struct fr_recorder_stats *out);
 

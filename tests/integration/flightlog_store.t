@@ -3,17 +3,21 @@
 # --json stream byte for byte; stats and verify agree; segments close by
 # count; a kill -9 loses nothing the recorder had journaled and the restart
 # says what it recovered; the disk cap drops the oldest segments with a gap
-# record; damage (flipped byte, deleted, swapped segment) is found and named,
+# record, and the journal counts in it; a full disk does not stop the
+# recorder nor lose what fits in memory, and a gap record says what
+# happened; damage (flipped byte, deleted, swapped segment) is found and named,
 # and the other segments still read; segments after the first are compressed
 # against the store's prior, which a restart reuses and whose loss or damage
 # verify names.
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 
 from frtest import FLIGHTREC, Recorder, Tap, run
@@ -143,18 +147,170 @@ store3 = os.path.join(work, "log3")
 # segments: small blocks are packed since 2026-11-22, and a 40k cap was
 # then reached only when the machine was busy), so segments must be dropped
 rec = Recorder("--output", store3, "--segment-events", "300", "--max-disk", "16k")
+
+
+def dir_sizes(d):
+    """(bytes of every file in d, bytes of the journal, biggest segment)"""
+    total = journal = biggest = 0
+    for name in os.listdir(d):
+        try:
+            n = os.path.getsize(os.path.join(d, name))
+        except FileNotFoundError:  # deleted by the cap meanwhile
+            continue
+        total += n
+        journal += n if name == "open.frj" else 0
+        biggest = max(biggest, n) if name.startswith("seg-") else biggest
+    return total, journal, biggest
+
+
+# the directory, journal included, is sampled while the recorder writes
+samples = []
 for i in range(6):
     workload("w3-%d" % i, 60)
+    samples.append(dir_sizes(store3))
 rec.stop()
 total = sum(os.path.getsize(p) for p in glob.glob(os.path.join(store3, "seg-*.frl")))
 biggest = max(os.path.getsize(p) for p in glob.glob(os.path.join(store3, "seg-*.frl")))
 t.ok(total <= 16 * 1024 + biggest, "the store stays within the cap (+ the newest segment): %d bytes" % total)
+t.ok(max(s[1] for s in samples) <= 2048,
+     "the journal stays within its eighth of the cap while recording", samples)
+t.ok(all(s[0] <= 16 * 1024 + s[2] for s in samples),
+     "the whole directory, journal included, stays within the cap (+ the newest segment)", samples)
 r, got = dump(store3)
 caps = [e for e in got if e["event"] == "gap" and "disk cap" in e["reason"]]
 t.ok(caps and all(e["count"] > 0 for e in caps), "gap records say what the cap dropped", caps[:2])
 t.ok(min(int(os.path.basename(p)[4:16]) for p in glob.glob(os.path.join(store3, "seg-*.frl"))) > 1,
      "the oldest segments went first")
 t.eq(run([FLIGHTREC, "verify", store3]).returncode, 0, "a capped log still verifies")
+
+# 4b. a full disk: recording goes on in memory, and nothing is lost
+class Filler:
+    """Another process filling the disk: it takes every byte that frees
+    up, until stopped (then its file is removed)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        # the first fill is done before the test goes on
+        deadline = time.time() + 10
+        while time.time() < deadline and shutil.disk_usage(os.path.dirname(path)).free > 0:
+            time.sleep(0.05)
+
+    def _run(self):
+        fd = None
+        while self.running:
+            try:
+                if fd is None:
+                    fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                for size in (65536, 4096, 1):  # then the last partial blocks
+                    try:
+                        while self.running:
+                            os.write(fd, b"\0" * size)
+                    except OSError:
+                        pass
+            except OSError:
+                pass  # no room even for the file yet
+            time.sleep(0.02)
+        if fd is not None:
+            os.close(fd)
+
+    def stop(self):
+        self.running = False
+        self.thread.join()
+        os.unlink(self.path)
+
+
+def wait_for(rec, text, seconds=15):
+    deadline = time.time() + seconds
+    while time.time() < deadline and text not in rec.stderr():
+        time.sleep(0.1)
+    return text in rec.stderr()
+
+
+small = os.path.join(work, "small")
+os.makedirs(small)
+subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "frtest-full", small], check=True)
+try:
+    store7 = os.path.join(small, "log")
+    filler = os.path.join(small, "filler")
+    rec = Recorder("--output", store7)
+    workload("w7a", 30)
+    fill = Filler(filler)
+    workload("w7b", 30)
+    t.ok(wait_for(rec, "cannot write the flight log"),
+         "a full disk is said, and the recorder goes on", rec.stderr())
+    t.eq(rec.proc.poll(), None, "the recorder is still running on the full disk")
+    time.sleep(2.5)  # retries that fail
+    fill.stop()
+    workload("w7c", 30)
+    t.ok(wait_for(rec, "writable again"), "the recorder says when it can write again", rec.stderr())
+    ev7 = rec.stop()
+    t.eq(rec.rc, 0, "and stops cleanly")
+    live7 = open(rec.out_path).read()
+    r, got = dump(store7)
+    t.ok(r.returncode == 0 and r.stdout == live7,
+         "dump --json of the log is byte-identical to the live stream: nothing lost (%d lines)" % len(got))
+    gaps = [e for e in got if e["event"] == "gap" and "could not be written" in e["reason"]]
+    said = rec.stderr().count("cannot write the flight log")
+    t.ok(said >= 1 and said == rec.stderr().count("writable again") == len(gaps),
+         "each time the disk was full is said once (not per retry), with its end, and has a gap record "
+         "(%d)" % said, rec.stderr())
+    t.ok(gaps and all("No space left on device" in g["reason"] and g["count"] == 0 for g in gaps),
+         "the gap records say from when to when the disk was full, and that nothing was dropped", gaps)
+    for tag in ("w7a", "w7b", "w7c"):
+        made = {e["path"] for e in got if e["event"] == "create"
+                and e.get("path", "").startswith(os.path.join(work, tag) + "/")}
+        t.eq(len(made), 30, "the 30 creates made %s are in the log" % {
+            "w7a": "before the disk filled", "w7b": "while it was full", "w7c": "after"}[tag])
+    t.eq(run([FLIGHTREC, "verify", store7]).returncode, 0, "the log verifies")
+
+    # more than memory holds while the disk is full: counted, said, and the
+    # rest kept
+    store8 = os.path.join(small, "log8")
+    rec = Recorder("--output", store8, "--segment-events", "100")
+    fill = Filler(filler)
+    workload("w8", 200)
+    t.ok(wait_for(rec, "cannot write the flight log"), "full again", rec.stderr())
+    time.sleep(1.5)
+    fill.stop()
+    t.ok(wait_for(rec, "writable again"), "writable again", rec.stderr())
+    rec.stop()
+    live8 = [json.loads(l) for l in open(rec.out_path)]
+    r, got = dump(store8)
+    gaps = [e for e in got if e["event"] == "gap" and "could not be written" in e["reason"]]
+    lost = sum(g["count"] for g in gaps)
+    t.ok(gaps and lost > 0 and all("did not fit in memory" in g["reason"] for g in gaps if g["count"]),
+         "the gap record counts the events that did not fit in memory", gaps)
+    t.ok(len(got) + lost == len(live8),
+         "the log holds every event shown live but those counted (%d + %d = %d)" % (len(got), lost, len(live8)))
+    t.ok(re.search(r"but \d+ did not fit and are lost", rec.stderr()) is not None,
+         "stderr says how many were lost", rec.stderr())
+
+    # stopped while the disk is full: the error says what is lost, and the
+    # journal's events come back at the next start
+    store9 = os.path.join(small, "log9")
+    rec = Recorder("--output", store9)
+    workload("w9a", 20)
+    time.sleep(1.5)  # journaled and synced
+    fill = Filler(filler)
+    workload("w9b", 20)
+    t.ok(wait_for(rec, "cannot write the flight log"), "full once more", rec.stderr())
+    rec.stop()
+    t.ok(rec.rc == 1 and re.search(r"\d+ events held in memory only are lost", rec.stderr()),
+         "stopping on a full disk exits 1 and says how many events are lost", rec.stderr())
+    fill.stop()
+    rec = Recorder("--output", store9)
+    rec.stop()
+    t.ok(rec.rc == 0, "the next start, on a disk with room, runs", rec.stderr())
+    r, got = dump(store9)
+    made = {e["path"] for e in got if e["event"] == "create"
+            and e.get("path", "").startswith(os.path.join(work, "w9a") + "/")}
+    t.eq(len(made), 20, "the 20 creates journaled before the disk filled are in the log")
+    t.eq(run([FLIGHTREC, "verify", store9]).returncode, 0, "and it verifies")
+finally:
+    subprocess.run(["umount", "-l", small])
 
 # 5. priors (docs/FORMAT.md 10), on the log of part 1
 def header(path, n=160):
