@@ -150,6 +150,12 @@ int cmd_stats(int argc, char **argv)
 			fr_buf_printf(&b, "  %-12s %10llu %10llu %5.1f%%\n", c.streams[i].name,
 				      (unsigned long long)c.streams[i].stored, (unsigned long long)c.streams[i].raw,
 				      c.bytes ? 100.0 * (double)c.streams[i].stored / (double)c.bytes : 0.0);
+		for (size_t i = 0; i < c.nstreams; i++)
+			if (!strcmp(c.streams[i].name, "pack")) {
+				fr_buf_printf(&b, "  (the small streams share one zstd frame, the pack: their stored\n"
+						  "  bytes are its bytes shared out by raw size, an estimate)\n");
+				break;
+			}
 		if (damaged)
 			fr_buf_printf(&b, "damaged segments %d (see above)\n", damaged);
 	}
