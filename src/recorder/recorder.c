@@ -437,8 +437,10 @@ int fr_recorder_open(const struct fr_recorder_opts *opts, struct fr_recorder **o
 	struct fl_writer_opts wo = {.level = FR_RECORDER_ZSTD_LEVEL};
 	if (!e)
 		e = fl_writer_new(&wo, &r->writer);
+	/* a disk full at start: record into memory until it frees up (any
+	 * journal of the last run is recovered by now, so none is lost) */
 	if (!e)
-		e = new_journal(r);
+		e = store_failed(r, new_journal(r));
 	if (e < 0)
 		goto cleanup;
 	r->last_sync_ns = mono_ns();

@@ -52,7 +52,10 @@ struct fr_recorder_start {
 
 /* Open the store, recover an unclosed segment if any (and record a `gap`
  * event saying what was kept and what was discarded), start a journal.
- * The caller owns *out (fr_recorder_close). */
+ * When the journal cannot be written (a full disk) the recorder starts in
+ * the failed state (see fr_recorder_add); when the recovered segment
+ * cannot be, it fails, leaving that journal for the next start. The
+ * caller owns *out (fr_recorder_close). */
 int fr_recorder_open(const struct fr_recorder_opts *opts, struct fr_recorder **out, struct fr_recorder_start *start);
 
 /* Add one event (copied). The event that fills the segment closes it,

@@ -290,6 +290,36 @@ static void test_close_while_failing(void)
 	gen_free(&g);
 }
 
+/* Started on a full disk: it records into memory, and writes once it can. */
+static void test_start_full(void)
+{
+	char dir[256], jp[512];
+	snprintf(dir, sizeof(dir), "%s/startfull", root);
+	snprintf(jp, sizeof(jp), "%s/open.frj", dir);
+	struct seen seen = {0};
+	struct fr_recorder_opts o = {.dir = dir, .host = "h", .on_event = on_own, .ctx = &seen};
+	struct fr_recorder *r = NULL;
+	file_limit(0);
+	int e = fr_recorder_open(&o, &r, NULL);
+	struct fr_recorder_stats st = {0};
+	if (!e)
+		fr_recorder_stats(r, &st);
+	ok(!e && st.store_error == -EFBIG, "it opens on a disk where no journal can be written (%d)", e);
+	struct gen g = {.rng = 19};
+	gen_build(&g, 100);
+	for (size_t k = 0; k < 100 && r; k++)
+		fr_recorder_add(r, &g.ev[k]);
+	no_file_limit();
+	ok(r && !fr_recorder_tick(r, mono_now() + 2000000000ull) && file_size(jp) > 0 && seen.gaps == 1,
+	   "once the disk has room: a segment, a journal and a gap record");
+	ok(r && !fr_recorder_close(r), "clean close");
+	size_t events, gaps;
+	uint64_t gc;
+	ok(!read_store(dir, &events, &gaps, &gc) && events == 101 && gaps == 1,
+	   "the 100 events and the gap record are in the store (%zu)", events);
+	gen_free(&g);
+}
+
 /* With a byte cap, the journal stays within an eighth of it. */
 static void test_journal_within_cap(void)
 {
@@ -337,6 +367,7 @@ int main(void)
 	test_recorder_failed_state(1000000, 300, "held");
 	test_recorder_failed_state(150, 300, "bounded");
 	test_close_while_failing();
+	test_start_full();
 	test_journal_within_cap();
 	rm_rf(root);
 	return tap_done();
