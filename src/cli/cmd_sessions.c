@@ -157,20 +157,15 @@ static int live_poll(struct live_state *ls, const char *dir)
 		ents = fl_store_entries(st, &n);
 	}
 	/* the open segment, from its journal */
-	char jp[4200];
-	fl_store_journal_path(st, jp, sizeof(jp));
-	struct fl_writer *w = NULL;
-	struct fl_writer_opts wo = {.flags = FL_WRITER_RAW};
-	struct fl_journal_recovery rec = {0};
-	if (r >= 0 && fl_writer_new(&wo, &w) == 0 && fl_journal_recover(jp, w, &rec) == 0 && rec.seq &&
-	    rec.seq >= ls->next_seq && fl_writer_count(w)) {
-		if (rec.seq != ls->journal_seq) {
-			ls->journal_seq = rec.seq;
-			ls->journal_fed = 0;
-		}
-		void *buf;
-		size_t len;
-		if (fl_writer_finish(w, NULL, rec.seq, &buf, &len) == 0) {
+	void *buf;
+	size_t len;
+	uint64_t jseq;
+	if (r >= 0 && fl_store_journal_image(st, &buf, &len, &jseq) == 0) {
+		if (jseq >= ls->next_seq) {
+			if (jseq != ls->journal_seq) {
+				ls->journal_seq = jseq;
+				ls->journal_fed = 0;
+			}
 			struct fl_segment *seg = NULL;
 			if (fl_segment_open(buf, len, &seg, NULL) == 0) {
 				uint64_t total = 0;
@@ -178,10 +173,9 @@ static int live_poll(struct live_state *ls, const char *dir)
 				ls->journal_fed = total;
 				fl_segment_free(seg);
 			}
-			free(buf);
 		}
+		free(buf);
 	}
-	fl_writer_free(w);
 	fl_store_close(st);
 	return r;
 }

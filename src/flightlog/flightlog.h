@@ -489,6 +489,14 @@ int fl_journal_recover(const char *path, struct fl_writer *w,
  * reports what was kept; *seq_out (may be NULL) is the new seq or 0. */
 int fl_store_recover_journal(struct fl_store *st, struct fl_journal_recovery *rec,
 			     uint64_t *seq_out);
+/* The segment being recorded, from the store's journal as it is now: a
+ * segment image (blocks stored raw, no prior, zero prev hash) of the
+ * events of its whole records, to take seq *seq. A reader that lists the
+ * store's segments after this call uses it when no listed segment has
+ * *seq (else that segment was closed meanwhile and holds these events).
+ * -ENOENT when there is no journal or it has no events yet. The caller
+ * owns *buf. */
+int fl_store_journal_image(struct fl_store *st, void **buf, size_t *len, uint64_t *seq);
 /* Path of the store's journal into buf. */
 const char *fl_store_journal_path(const struct fl_store *st, char *buf, size_t len);
 

@@ -1170,6 +1170,32 @@ const char *fl_store_journal_path(const struct fl_store *st, char *buf, size_t l
 	return buf;
 }
 
+int fl_store_journal_image(struct fl_store *st, void **buf, size_t *len, uint64_t *seq)
+{
+	char path[4096];
+	fl_store_journal_path(st, path, sizeof(path));
+	struct fl_writer_opts wo = {.flags = FL_WRITER_RAW};
+	struct fl_writer *w;
+	int r = fl_writer_new(&wo, &w);
+	if (r)
+		return r;
+	struct fl_journal_recovery rec = {0};
+	r = fl_journal_recover(path, w, &rec);
+	if (r == -EBADMSG || (!r && (!rec.seq || !fl_writer_count(w))))
+		r = -ENOENT; /* nothing readable in it (yet) */
+	void *b;
+	size_t n;
+	if (!r)
+		r = fl_writer_finish(w, NULL, rec.seq, &b, &n);
+	fl_writer_free(w);
+	if (r)
+		return r;
+	*buf = b;
+	*len = n;
+	*seq = rec.seq;
+	return 0;
+}
+
 int fl_store_recover_journal(struct fl_store *st, struct fl_journal_recovery *rec,
 			     uint64_t *seq_out)
 {

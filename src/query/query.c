@@ -47,6 +47,10 @@ enum item_mode { MODE_EVENTS, MODE_COUNT, MODE_ARGV, MODE_SESSIONS };
 struct item {
 	size_t store;
 	char *file;
+	/* the segment being recorded, from its store's journal (file names
+	 * the journal): read from here, not from the file */
+	void *image;
+	size_t image_len;
 	/* results, filled by a worker */
 	int done;
 	bool skipped;
@@ -723,29 +727,27 @@ static uint64_t summary_bytes(const struct fl_segment *sum)
 static void process_item(struct runner *R, struct memo *m, struct item *it)
 {
 	struct fq_query *q = R->q;
-	int fd = open(it->file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		set_damage(it, "%s", strerror(errno));
-		return;
-	}
-	struct stat st;
-	void *buf = NULL;
-	size_t mapped = 0;
+	void *buf = it->image;
+	size_t mapped = 0, len = it->image_len;
 	struct fl_segment *seg = NULL, *sum = NULL;
 	uint32_t *idx = NULL;
 	size_t nidx = 0, capidx = 0, caphits = 0;
 	struct fl_error err = {0};
 	int r;
-	if (fstat(fd, &st) < 0) {
+	int fd = buf ? -1 : open(it->file, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (!buf && (fd < 0 || fstat(fd, &st) < 0)) {
 		set_damage(it, "%s", strerror(errno));
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
 	/* Mapped, not read: the decoder touches only the blocks it needs
 	 * (FL_READ_FAST skips the whole-file hash and the other blocks' CRCs;
 	 * `flightrec verify` checks everything). */
-	size_t len = (size_t)st.st_size;
-	if (len) {
+	if (!buf)
+		len = (size_t)st.st_size;
+	if (!buf && len) {
 		buf = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (buf == MAP_FAILED) {
 			buf = NULL;
@@ -755,7 +757,8 @@ static void process_item(struct runner *R, struct memo *m, struct item *it)
 		}
 		mapped = len;
 	}
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	/* the summary first: most segments of a long log cannot match, and
 	 * it says so from a few KB */
 	struct fl_read_opts sro = {.columns = FL_COL_NONE, .flags = FL_READ_FAST};
@@ -1106,6 +1109,7 @@ static void items_free(struct plan_all *pa)
 	for (size_t i = 0; i < pa->n; i++) {
 		item_reset(&pa->items[i]);
 		free(pa->items[i].file);
+		free(pa->items[i].image);
 	}
 	free(pa->items);
 	free(pa->store_lo);
@@ -1157,10 +1161,26 @@ static int list_stores(const char *const *stores, size_t nstores, struct plan_al
 				r = fl_store_priors(pa.priors[s].fs, &pa.priors[s].list, &pa.priors[s].n);
 			continue;
 		}
+		/* The segment being recorded, read before the segments are
+		 * listed: if the recorder closes it meanwhile, the listing has
+		 * it, with every event the journal had. */
 		struct fl_store *fs;
 		r = fl_store_open(stores[s], &fs);
-		if (r < 0)
+		void *image = NULL;
+		size_t image_len = 0;
+		uint64_t image_seq = 0;
+		if (r >= 0) {
+			int j = fl_store_journal_image(fs, &image, &image_len, &image_seq);
+			fl_store_close(fs);
+			if (j < 0 && j != -ENOENT)
+				r = j;
+			if (r >= 0)
+				r = fl_store_open(stores[s], &fs);
+		}
+		if (r < 0) {
+			free(image);
 			break;
+		}
 		pa.priors[s].fs = fs;
 		size_t n;
 		const struct fl_store_entry *e = fl_store_entries(fs, &n);
@@ -1168,7 +1188,22 @@ static int list_stores(const char *const *stores, size_t nstores, struct plan_al
 			char path[4200];
 			snprintf(path, sizeof(path), "%s/%s", stores[s], e[i].name);
 			r = add_item(&pa, &cap, s, path);
+			if (image && e[i].seq >= image_seq) {
+				free(image); /* closed since */
+				image = NULL;
+			}
 		}
+		if (image && !r) {
+			char path[4200];
+			fl_store_journal_path(fs, path, sizeof(path));
+			r = add_item(&pa, &cap, s, path);
+			if (!r) {
+				pa.items[pa.n - 1].image = image;
+				pa.items[pa.n - 1].image_len = image_len;
+				image = NULL;
+			}
+		}
+		free(image);
 		if (!r)
 			r = fl_store_priors(fs, &pa.priors[s].list, &pa.priors[s].n);
 	}

@@ -4,7 +4,8 @@
 # files under a fake persistence path /etc/cron.d/frtest-PID, a listener, a
 # read of a config file) and on a generated fleet (bench/fleetgen). Also:
 # deterministic order whatever the threads, session ids as `sessions` shows
-# them, --count-by, --limit, usage errors and exit codes.
+# them, --count-by, --limit, usage errors and exit codes, and a query while
+# the recorder runs sees the segment it is filling.
 import calendar
 import fnmatch
 import json
@@ -788,6 +789,29 @@ else:
          "services: --comm narrows the section too")
     t.ok(not os.path.lexists(UNIT_FILE) and not os.path.lexists(INITD) and not os.path.lexists(WANTS),
          "services: the test unit and script are gone")
+
+# While the recorder runs, the segment it is filling (its journal) is
+# queried too: "who changed it?" right after the change, not ten minutes on.
+live_store = os.path.join(work, "livelog")
+rec = Recorder("--output", live_store)
+changed = os.path.join(wd, "live-%d.conf" % os.getpid())
+subprocess.run(["/bin/bash", "-c", "echo on > %s; chmod 640 %s" % (changed, changed)], check=True)
+deadline = time.time() + 10
+while True:  # journaled within a poll (100 ms)
+    r, got = query(["who-changed", changed], [live_store])
+    if len(got) >= 3 or time.time() > deadline:
+        break
+    time.sleep(0.2)
+t.ok(not [n for n in os.listdir(live_store) if n.startswith("seg-")],
+     "live: no segment is closed yet", os.listdir(live_store))
+t.ok(r.returncode == 0 and [(g["event"], g["path"]) for g in got] == [("create", changed), ("modify", changed), ("chmod", changed)]
+     and all(g["comm"] in ("bash", "chmod") for g in got),
+     "live: who-changed finds a change made a moment ago, from the journal", got)
+rec.stop()
+r2, got2 = query(["who-changed", changed], [live_store])
+t.ok(r2.returncode == 0 and [{k: v for k, v in g.items() if k != "seq"} for g in got2]
+     == [{k: v for k, v in g.items() if k != "seq"} for g in got],
+     "live: the same answer from the closed segment after the stop", (got, got2))
 
 shutil.rmtree(work, ignore_errors=True)
 t.done()

@@ -346,6 +346,45 @@ static void test_journal(void)
 	fl_store_close(st);
 }
 
+/* The segment being recorded, as readers see it from the journal. */
+static void test_journal_image(void)
+{
+	char dir[256], jp[512];
+	snprintf(dir, sizeof(dir), "%s/image", root);
+	struct fl_store *st;
+	fl_store_open(dir, &st);
+	fl_store_journal_path(st, jp, sizeof(jp));
+	void *buf = NULL;
+	size_t len = 0;
+	uint64_t seq = 0;
+	ok(fl_store_journal_image(st, &buf, &len, &seq) == -ENOENT && !buf, "no journal: -ENOENT");
+	struct fl_journal *j;
+	fl_journal_create_seq(jp, 5, &j);
+	ok(fl_store_journal_image(st, &buf, &len, &seq) == -ENOENT && !buf, "a journal without events: -ENOENT");
+	struct gen g = {.rng = 23};
+	gen_build(&g, 60);
+	fl_journal_append(j, g.ev, 40);
+	int r = fl_store_journal_image(st, &buf, &len, &seq);
+	struct fl_segment *sg = NULL;
+	struct fl_error err;
+	size_t n = 0;
+	bool same = true;
+	if (!r && !fl_segment_open(buf, len, &sg, &err)) {
+		struct fr_event ev;
+		while (fl_segment_next(sg, &ev) == 1) {
+			same = same && n < 40 && ev.ts_ns == g.ev[n].ts_ns && ev.kind == g.ev[n].kind &&
+			       ev.pid == g.ev[n].pid;
+			n++;
+		}
+	}
+	ok(!r && seq == 5 && n == 40 && same, "the journal's 40 events as segment 5 (%zu)", n);
+	fl_segment_free(sg);
+	free(buf);
+	fl_journal_close(j);
+	fl_store_close(st);
+	gen_free(&g);
+}
+
 int main(void)
 {
 	snprintf(root, sizeof(root), "/tmp/fl-store-test-XXXXXX");
@@ -355,6 +394,7 @@ int main(void)
 	test_tamper();
 	test_cap();
 	test_journal();
+	test_journal_image();
 	rm_rf(root);
 	return tap_done();
 }
