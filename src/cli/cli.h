@@ -30,9 +30,13 @@ int cmd_query(int argc, char **argv);
  * stops the walk. */
 typedef int (*cli_segment_fn)(struct fl_segment *seg, const char *name, void *ctx);
 /* Walk PATH (a store directory or one segment file), decoding `columns`
- * (FL_COL_*, 0 = all) with read flags `flags` (FL_READ_*). Damaged segments are reported on stderr
+ * (FL_COL_*, 0 = all) with read flags `flags` (FL_READ_*, and
+ * CLI_LOG_OPEN). Damaged segments are reported on stderr
  * ("FILE: offset N: ...") and counted in *damaged; the walk goes on.
  * Returns 0 or the first negative errno (reported). */
+/* Also walk, last, the segment a recorder is filling in the directory,
+ * from its journal (fl_store_journal_image), named DIR/open.frj. */
+#define CLI_LOG_OPEN 0x80000000u
 int cli_log_each(const char *path, uint32_t columns, uint32_t flags, cli_segment_fn fn, void *ctx, int *damaged);
 /* The same, also telling (for a directory) how many prior files it holds
  * and their bytes (FORMAT.md 10). */

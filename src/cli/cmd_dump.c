@@ -66,7 +66,9 @@ int cmd_dump(int argc, char **argv)
 			       "Print every event of a flight log: a directory written by\n"
 			       "`flightrec record --output DIR`, or one segment file. With --json,\n"
 			       "one JSON object per line, exactly as `record --json` printed them\n"
-			       "(docs/EVENTS.md); without, one short line per event.\n\n"
+			       "(docs/EVENTS.md); without, one short line per event. While a\n"
+			       "recorder writes the directory, the events of the segment it is\n"
+			       "filling (its journal, DIR/open.frj) come last.\n\n"
 			       "A damaged segment is reported on stderr with its file and byte\n"
 			       "offset, and the others are still printed.\n\n"
 			       "Exit status: 0 all read, 1 a segment was damaged or output failed,\n"
@@ -82,7 +84,7 @@ int cmd_dump(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	int damaged = 0;
-	int r = cli_log_each(argv[optind], 0, 0, dump_segment, &c, &damaged);
+	int r = cli_log_each(argv[optind], 0, CLI_LOG_OPEN, dump_segment, &c, &damaged);
 	if (fflush(stdout) != 0 && !c.error)
 		c.error = errno;
 	fr_buf_free(&c.out);

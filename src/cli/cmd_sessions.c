@@ -42,7 +42,7 @@ static int build(const char *dir, struct fr_session_builder **out, int *damaged)
 	int r = fr_session_builder_new(&sb);
 	if (r < 0)
 		return r;
-	r = cli_log_each(dir, 0, 0, feed_segment, sb, damaged);
+	r = cli_log_each(dir, 0, CLI_LOG_OPEN, feed_segment, sb, damaged);
 	if (r < 0) {
 		fr_session_builder_free(sb);
 		return r;

@@ -131,6 +131,10 @@ os.kill(rec.proc.pid, signal.SIGKILL)
 rec.proc.wait()
 t.ok(os.path.exists(os.path.join(store2, "open.frj")) and not glob.glob(os.path.join(store2, "seg-*")),
      "after kill -9: an open journal, no closed segment")
+r, got = dump(store2)
+created = {e["path"] for e in got if e["event"] == "create" and e.get("path", "").startswith(os.path.join(work, "w2"))}
+t.ok(r.returncode == 0 and len(created) == 20, "dump reads the unclosed segment from its journal (%d creates)"
+     % len(created), r.stderr)
 rec2 = Recorder("--output", store2)
 ev2 = rec2.stop()
 t.ok("recovered" in rec2.stderr(), "restart says it recovered the unclosed segment", rec2.stderr())

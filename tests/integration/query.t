@@ -807,6 +807,8 @@ t.ok(not [n for n in os.listdir(live_store) if n.startswith("seg-")],
 t.ok(r.returncode == 0 and [(g["event"], g["path"]) for g in got] == [("create", changed), ("modify", changed), ("chmod", changed)]
      and all(g["comm"] in ("bash", "chmod") for g in got),
      "live: who-changed finds a change made a moment ago, from the journal", got)
+r = run([FLIGHTREC, "dump", "--json", live_store])
+t.ok(r.returncode == 0 and changed in r.stdout, "live: dump shows it too", r.stderr)
 rec.stop()
 r2, got2 = query(["who-changed", changed], [live_store])
 t.ok(r2.returncode == 0 and [{k: v for k, v in g.items() if k != "seq"} for g in got2]
