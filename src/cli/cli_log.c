@@ -120,10 +120,12 @@ int cli_log_each_ex(const char *path, uint32_t columns, uint32_t flags, cli_segm
 	const struct fl_store_entry *ents = fl_store_entries(store, &n);
 	struct fl_store_entry *copy = malloc((n ? n : 1) * sizeof(*copy));
 	if (!copy) {
+		free(image);
 		fl_store_close(store);
 		return -ENOMEM;
 	}
-	memcpy(copy, ents, n * sizeof(*copy));
+	if (n) /* ents is NULL in an empty store */
+		memcpy(copy, ents, n * sizeof(*copy));
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		char name[4200];
 		snprintf(name, sizeof(name), "%s/%s", path, copy[i].name);
