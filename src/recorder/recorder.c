@@ -27,7 +27,7 @@
 #define BATCH_MAX 4096
 #define RETRY_NS 1000000000ull
 /* With a byte cap, the journal may take this share of it (the segments the
- * rest): a journal holds flat events, about 80 bytes each, so a
+ * rest): a journal holds flat events, 80 to 160 bytes each, so a
  * million-event segment's journal would otherwise pass a small cap. */
 #define JOURNAL_CAP_SHARE 8
 #define JOURNAL_MIN_LIMIT (64u << 10)
