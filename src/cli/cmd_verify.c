@@ -31,7 +31,11 @@ int cmd_verify(int argc, char **argv)
 			       "found. Segments dropped by --max-disk are not damage: the chain\n"
 			       "starts at the anchor they left. Prior files (prior-*.frp: what\n"
 			       "later segments are compressed against) are checked too, and a\n"
-			       "segment whose prior is missing is named with the prior's hash.\n\n"
+			       "segment whose prior is missing is named with the prior's hash.\n"
+			       "The journal of the segment being recorded (open.frj; not in the\n"
+			       "chain yet) is read as the next start would: its events are\n"
+			       "counted, and a torn record at its end (a crash) is reported, not\n"
+			       "counted as damage.\n\n"
 			       "Exit status: 0 intact, 1 damage found (the first damaged segment\n"
 			       "is named), 2 usage error.\n");
 			return EXIT_OK;
@@ -58,6 +62,21 @@ int cmd_verify(int argc, char **argv)
 	}
 	struct fl_verify_result res = {0};
 	r = fl_store_verify(store, &res);
+	/* The segment being recorded (or left by a crash) is not in the chain
+	 * yet: say what its journal holds, as the next start would read it. */
+	char jp[4200];
+	fl_store_journal_path(store, jp, sizeof(jp));
+	struct fl_journal_recovery jr = {0};
+	struct fl_writer_opts wo = {.flags = FL_WRITER_RAW};
+	struct fl_writer *w = NULL;
+	int jrc = fl_writer_new(&wo, &w);
+	if (!jrc)
+		jrc = fl_journal_recover(jp, w, &jr);
+	fl_writer_free(w);
+	uint64_t next = 0;
+	uint8_t prev[FL_HASH_LEN];
+	if ((jrc == 0 || jrc == -EBADMSG) && jr.seq && !fl_store_tip(store, &next, prev) && next > jr.seq)
+		jr.already_closed = true;
 	fl_store_close(store);
 	if (json) {
 		struct fr_buf b = {0};
@@ -65,6 +84,12 @@ int cmd_verify(int argc, char **argv)
 		fr_json_str(&b, dir);
 		fr_buf_printf(&b, ",\"ok\":%s,\"checked\":%llu", r == 0 ? "true" : "false",
 			      (unsigned long long)res.checked);
+		if (jrc == 0 || jrc == -EBADMSG)
+			fr_buf_printf(&b,
+				      ",\"journal\":{\"readable\":%s,\"segment_written\":%s,\"events\":%llu,"
+				      "\"torn_bytes\":%llu}",
+				      jrc == 0 ? "true" : "false", jr.already_closed ? "true" : "false",
+				      (unsigned long long)jr.events, (unsigned long long)jr.discarded_bytes);
 		if (r != 0) {
 			fr_buf_append(&b, ",\"segment\":", 11);
 			fr_json_str(&b, res.name);
@@ -76,6 +101,19 @@ int cmd_verify(int argc, char **argv)
 			fputs(b.data, stdout);
 		fr_buf_free(&b);
 	}
+	if (!json && jrc == -EBADMSG)
+		printf("%s: %s is not a journal (bad header): the next start discards its %llu bytes\n", dir,
+		       FL_JOURNAL_NAME, (unsigned long long)jr.discarded_bytes);
+	else if (!json && jrc == 0 && jr.already_closed)
+		printf("%s: %s is left from a stop after its segment was written: the next start removes it\n",
+		       dir, FL_JOURNAL_NAME);
+	else if (!json && jrc == 0 && jr.discarded_bytes)
+		printf("%s: the segment being recorded: %llu events in %s, and a torn record of %llu bytes at its "
+		       "end (a crash), which the next start discards\n",
+		       dir, (unsigned long long)jr.events, FL_JOURNAL_NAME, (unsigned long long)jr.discarded_bytes);
+	else if (!json && jrc == 0)
+		printf("%s: the segment being recorded: %llu events in %s\n", dir, (unsigned long long)jr.events,
+		       FL_JOURNAL_NAME);
 	if (r == 0) {
 		if (!json)
 			printf("%s: %llu segments intact, hash chain unbroken\n", dir, (unsigned long long)res.checked);

@@ -135,6 +135,19 @@ r, got = dump(store2)
 created = {e["path"] for e in got if e["event"] == "create" and e.get("path", "").startswith(os.path.join(work, "w2"))}
 t.ok(r.returncode == 0 and len(created) == 20, "dump reads the unclosed segment from its journal (%d creates)"
      % len(created), r.stderr)
+r = run([FLIGHTREC, "verify", store2])
+m = re.search(r"the segment being recorded: (\d+) events in open.frj\n", r.stdout)
+t.ok(r.returncode == 0 and m and int(m.group(1)) == len(got), "verify counts the journal's events", r.stdout)
+j = json.loads(run([FLIGHTREC, "verify", "--json", store2]).stdout)
+t.ok(j["journal"] == {"readable": True, "segment_written": False, "events": len(got), "torn_bytes": 0},
+     "verify --json: the journal", j)
+torn = os.path.join(work, "log2-torn")
+shutil.copytree(store2, torn)
+with open(os.path.join(torn, "open.frj"), "ab") as f:
+    f.write(b"\x40\0\0\0partial record")
+r = run([FLIGHTREC, "verify", torn])
+t.ok(r.returncode == 0 and "a torn record of 18 bytes at its end (a crash)" in r.stdout,
+     "verify reports a torn journal tail, which is not damage", r.stdout)
 rec2 = Recorder("--output", store2)
 ev2 = rec2.stop()
 t.ok("recovered" in rec2.stderr(), "restart says it recovered the unclosed segment", rec2.stderr())
