@@ -5,8 +5,11 @@
  * crash-safe journal (flushed to the kernel at each batch, fsync'ed every
  * `sync_ms`), so a kill -9 loses nothing the recorder had been given and a
  * power loss loses at most the last sync interval. A segment is closed every
- * `segment_events` events or `segment_seconds` seconds, then the disk cap is
- * enforced, oldest segments first, with a `gap` event saying what went.
+ * `segment_events` events or `segment_seconds` seconds (or earlier, when its
+ * journal reaches its share of the disk), then the disk cap is enforced,
+ * oldest segments first, with a `gap` event saying what went. A full disk
+ * does not stop it: events wait in memory until the store takes writes
+ * again (fr_recorder_add).
  *
  * The recorder emits its own records (`gap`) through on_event so that the
  * caller can show them too; they are also stored. */
