@@ -99,20 +99,12 @@ int cli_log_each_ex(const char *path, uint32_t columns, uint32_t flags, cli_segm
 		return r;
 	}
 	struct fl_store *store;
-	int r = fl_store_open(path, &store);
-	/* the open segment before the listing: a segment closed meanwhile is
-	 * listed, with every event the journal had */
 	void *image = NULL;
 	size_t image_len = 0;
 	uint64_t image_seq = 0;
-	if (r >= 0 && (flags & CLI_LOG_OPEN)) {
-		if (fl_store_journal_image(store, &image, &image_len, &image_seq) < 0)
-			image = NULL;
-		fl_store_close(store);
-		r = fl_store_open(path, &store);
-	}
+	int r = flags & CLI_LOG_OPEN ? fl_store_open_live(path, &store, &image, &image_len, &image_seq, NULL)
+				     : fl_store_open(path, &store);
 	if (r < 0) {
-		free(image);
 		cli_error("%s: cannot open the flight log: %s", path, strerror(-r));
 		return r;
 	}
@@ -140,11 +132,6 @@ int cli_log_each_ex(const char *path, uint32_t columns, uint32_t flags, cli_segm
 		}
 		r = each_segment(store, buf, len, name, &ro, fn, ctx, damaged);
 	}
-	for (size_t i = 0; i < n && image; i++)
-		if (copy[i].seq >= image_seq) {
-			free(image); /* closed since */
-			image = NULL;
-		}
 	if (image && r >= 0) {
 		char name[4200];
 		fl_store_journal_path(store, name, sizeof(name));

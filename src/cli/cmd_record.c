@@ -151,7 +151,6 @@ static void help(FILE *f)
 		"  --segment-seconds T  ... or every T seconds (default 600): bigger segments\n"
 		"                    compress better; events are never at risk in between,\n"
 		"                    they are journaled as they come\n"
-
 		"  --no-prior        do not compress segments against DIR's prior. By default\n"
 		"                    the first segment's process names, paths and command\n"
 		"                    lines become a prior (DIR/prior-*.frp, renewed daily)\n"

@@ -64,19 +64,13 @@ int cmd_verify(int argc, char **argv)
 	r = fl_store_verify(store, &res);
 	/* The segment being recorded (or left by a crash) is not in the chain
 	 * yet: say what its journal holds, as the next start would read it. */
-	char jp[4200];
-	fl_store_journal_path(store, jp, sizeof(jp));
 	struct fl_journal_recovery jr = {0};
 	struct fl_writer_opts wo = {.flags = FL_WRITER_RAW};
 	struct fl_writer *w = NULL;
 	int jrc = fl_writer_new(&wo, &w);
 	if (!jrc)
-		jrc = fl_journal_recover(jp, w, &jr);
+		jrc = fl_store_journal_read(store, w, &jr);
 	fl_writer_free(w);
-	uint64_t next = 0;
-	uint8_t prev[FL_HASH_LEN];
-	if ((jrc == 0 || jrc == -EBADMSG) && jr.seq && !fl_store_tip(store, &next, prev) && next > jr.seq)
-		jr.already_closed = true;
 	fl_store_close(store);
 	if (json) {
 		struct fr_buf b = {0};

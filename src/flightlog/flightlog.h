@@ -489,6 +489,12 @@ int fl_journal_recover(const char *path, struct fl_writer *w,
  * reports what was kept; *seq_out (may be NULL) is the new seq or 0. */
 int fl_store_recover_journal(struct fl_store *st, struct fl_journal_recovery *rec,
 			     uint64_t *seq_out);
+/* Read the store's journal into w as the next start would, changing
+ * nothing: *rec says what it holds, with already_closed when its segment
+ * was written before a crash (its events are in that segment). Returns
+ * fl_journal_recover's result: -ENOENT without a journal, -EBADMSG for a
+ * bad header (everything discarded). */
+int fl_store_journal_read(struct fl_store *st, struct fl_writer *w, struct fl_journal_recovery *rec);
 /* The segment being recorded, from the store's journal as it is now: a
  * segment image (blocks stored raw, no prior, zero prev hash) of the
  * events of its whole records, to take seq *seq. A reader that lists the
@@ -497,6 +503,14 @@ int fl_store_recover_journal(struct fl_store *st, struct fl_journal_recovery *re
  * -ENOENT when there is no journal or it has no events yet. The caller
  * owns *buf. */
 int fl_store_journal_image(struct fl_store *st, void **buf, size_t *len, uint64_t *seq);
+/* fl_store_open, for a reader of a store that may be being recorded: the
+ * segment being recorded is read first (fl_store_journal_image), then the
+ * segments are listed, so that one closed in between is in the listing.
+ * *image (the caller's) is NULL when there is none, when the listing has
+ * its seq, or when the journal could not be read: *image_err (may be NULL)
+ * then has that negative errno, else 0. */
+int fl_store_open_live(const char *dir, struct fl_store **out, void **image, size_t *len, uint64_t *seq,
+		       int *image_err);
 /* Path of the store's journal into buf. */
 const char *fl_store_journal_path(const struct fl_store *st, char *buf, size_t len);
 

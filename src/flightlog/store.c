@@ -404,6 +404,14 @@ int fl_store_read(struct fl_store *st, uint64_t seq, void **buf, size_t *len)
 	return read_file_at(st->dfd, name, MAX_SEGMENT_FILE, buf, len);
 }
 
+/* The seq the next segment takes, from the listing alone (no hashing). */
+static uint64_t next_seq_of(const struct fl_store *st)
+{
+	if (st->tip_known)
+		return st->tip_seq;
+	return st->n ? st->e[st->n - 1].seq + 1 : st->have_anchor ? st->anchor_seq + 1 : 1;
+}
+
 int fl_store_tip(struct fl_store *st, uint64_t *next_seq, uint8_t prev_hash[FL_HASH_LEN])
 {
 	if (!st->tip_known) {
@@ -415,14 +423,12 @@ int fl_store_tip(struct fl_store *st, uint64_t *next_seq, uint8_t prev_hash[FL_H
 				return r;
 			fl_sha256(buf, len, st->tip_hash);
 			free(buf);
-			st->tip_seq = st->e[st->n - 1].seq + 1;
 		} else if (st->have_anchor) {
-			st->tip_seq = st->anchor_seq + 1;
 			memcpy(st->tip_hash, st->anchor_hash, FL_HASH_LEN);
 		} else {
-			st->tip_seq = 1;
 			memset(st->tip_hash, 0, FL_HASH_LEN);
 		}
+		st->tip_seq = next_seq_of(st);
 		st->tip_known = true;
 	}
 	*next_seq = st->tip_seq;
@@ -1170,17 +1176,28 @@ const char *fl_store_journal_path(const struct fl_store *st, char *buf, size_t l
 	return buf;
 }
 
-int fl_store_journal_image(struct fl_store *st, void **buf, size_t *len, uint64_t *seq)
+int fl_store_journal_read(struct fl_store *st, struct fl_writer *w, struct fl_journal_recovery *rec)
 {
 	char path[4096];
+	struct fl_journal_recovery rr = {0};
 	fl_store_journal_path(st, path, sizeof(path));
+	int r = fl_journal_recover(path, w, &rr);
+	/* a crash after its segment was written but before the journal was
+	 * removed: the events are already in that segment */
+	rr.already_closed = (!r || r == -EBADMSG) && rr.seq && next_seq_of(st) > rr.seq;
+	*rec = rr;
+	return r;
+}
+
+int fl_store_journal_image(struct fl_store *st, void **buf, size_t *len, uint64_t *seq)
+{
 	struct fl_writer_opts wo = {.flags = FL_WRITER_RAW};
 	struct fl_writer *w;
 	int r = fl_writer_new(&wo, &w);
 	if (r)
 		return r;
 	struct fl_journal_recovery rec = {0};
-	r = fl_journal_recover(path, w, &rec);
+	r = fl_store_journal_read(st, w, &rec);
 	if (r == -EBADMSG || (!r && (!rec.seq || !fl_writer_count(w))))
 		r = -ENOENT; /* nothing readable in it (yet) */
 	void *b;
@@ -1193,6 +1210,41 @@ int fl_store_journal_image(struct fl_store *st, void **buf, size_t *len, uint64_
 	*buf = b;
 	*len = n;
 	*seq = rec.seq;
+	return 0;
+}
+
+int fl_store_open_live(const char *dir, struct fl_store **out, void **image, size_t *len, uint64_t *seq,
+		       int *image_err)
+{
+	struct fl_store *st;
+	int r = fl_store_open(dir, &st);
+	if (r)
+		return r;
+	void *b = NULL;
+	size_t n = 0;
+	uint64_t s = 0;
+	int e = fl_store_journal_image(st, &b, &n, &s);
+	if (e < 0)
+		b = NULL;
+	/* listed after the journal was read: a segment closed meanwhile is
+	 * listed, with every event the journal had */
+	fl_store_close(st);
+	r = fl_store_open(dir, &st);
+	if (r) {
+		free(b);
+		return r;
+	}
+	for (size_t i = 0; i < st->n && b; i++)
+		if (st->e[i].seq >= s) {
+			free(b); /* closed since */
+			b = NULL;
+		}
+	*out = st;
+	*image = b;
+	*len = b ? n : 0;
+	*seq = b ? s : 0;
+	if (image_err)
+		*image_err = e == -ENOENT ? 0 : e;
 	return 0;
 }
 
@@ -1216,20 +1268,11 @@ int fl_store_recover_journal(struct fl_store *st, struct fl_journal_recovery *re
 	int r = fl_writer_new(NULL, &w);
 	if (r)
 		return r;
-	r = fl_journal_recover(path, w, &rr);
+	r = fl_store_journal_read(st, w, &rr);
 	if (r == -EBADMSG)
 		r = 0; /* bad header: nothing to keep, discard */
-	if (!r && rr.seq) {
-		/* a crash after its segment was written but before the journal
-		 * was removed: the events are already in that segment */
-		uint64_t next = 0;
-		uint8_t prev[FL_HASH_LEN];
-		r = fl_store_tip(st, &next, prev);
-		if (!r && next > rr.seq) {
-			rr.already_closed = true;
-			rr.records = rr.events = 0;
-		}
-	}
+	if (!r && rr.already_closed)
+		rr.records = rr.events = 0;
 	if (!r && !rr.already_closed && fl_writer_count(w))
 		r = fl_store_append(st, w, &seq);
 	fl_writer_free(w);

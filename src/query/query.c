@@ -1161,26 +1161,19 @@ static int list_stores(const char *const *stores, size_t nstores, struct plan_al
 				r = fl_store_priors(pa.priors[s].fs, &pa.priors[s].list, &pa.priors[s].n);
 			continue;
 		}
-		/* The segment being recorded, read before the segments are
-		 * listed: if the recorder closes it meanwhile, the listing has
-		 * it, with every event the journal had. */
+		/* the segment being recorded too (its journal) */
 		struct fl_store *fs;
-		r = fl_store_open(stores[s], &fs);
 		void *image = NULL;
 		size_t image_len = 0;
 		uint64_t image_seq = 0;
-		if (r >= 0) {
-			int j = fl_store_journal_image(fs, &image, &image_len, &image_seq);
+		int image_err = 0;
+		r = fl_store_open_live(stores[s], &fs, &image, &image_len, &image_seq, &image_err);
+		if (!r && image_err) {
 			fl_store_close(fs);
-			if (j < 0 && j != -ENOENT)
-				r = j;
-			if (r >= 0)
-				r = fl_store_open(stores[s], &fs);
+			r = image_err;
 		}
-		if (r < 0) {
-			free(image);
+		if (r < 0)
 			break;
-		}
 		pa.priors[s].fs = fs;
 		size_t n;
 		const struct fl_store_entry *e = fl_store_entries(fs, &n);
@@ -1188,10 +1181,6 @@ static int list_stores(const char *const *stores, size_t nstores, struct plan_al
 			char path[4200];
 			snprintf(path, sizeof(path), "%s/%s", stores[s], e[i].name);
 			r = add_item(&pa, &cap, s, path);
-			if (image && e[i].seq >= image_seq) {
-				free(image); /* closed since */
-				image = NULL;
-			}
 		}
 		if (image && !r) {
 			char path[4200];
