@@ -457,10 +457,6 @@ int fl_journal_create_seq(const char *path, uint64_t seq, struct fl_journal **ou
  * that fail, every later append returns the same error), so recovery
  * still reads every record appended before it. */
 int fl_journal_append(struct fl_journal *j, const struct fr_event *evs, size_t n);
-/* Drop every record, keeping the header (of a journal made by
- * fl_journal_create_seq): frees the disk space of events that are safe
- * elsewhere, or that must give way to their own segment on a full disk. */
-int fl_journal_reset(struct fl_journal *j);
 /* Bytes of the journal file: its header and whole records. */
 uint64_t fl_journal_size(const struct fl_journal *j);
 /* From now on an append that would take the file over bytes (0: no limit)

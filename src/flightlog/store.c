@@ -1056,16 +1056,6 @@ int fl_journal_append(struct fl_journal *j, const struct fr_event *evs, size_t n
 	return r;
 }
 
-int fl_journal_reset(struct fl_journal *j)
-{
-	off_t header = sizeof(struct fl_journal_header_v2);
-	if (ftruncate(j->fd, header) < 0)
-		return -errno;
-	j->size = (uint64_t)header;
-	j->broken = 0;
-	return 0;
-}
-
 uint64_t fl_journal_size(const struct fl_journal *j)
 {
 	return j->size;

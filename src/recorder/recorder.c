@@ -42,7 +42,6 @@ struct fr_recorder {
 	size_t nbatch;
 	uint64_t seg_started_ns; /* monotonic; 0: no event yet */
 	uint64_t last_sync_ns;
-	uint64_t journaled;      /* events in the journal */
 	bool dirty;              /* journal written since the last fsync */
 	bool closing;            /* in close_segment: its gap record must not close again */
 	/* A segment encoded but not yet written (the store failed): written
@@ -86,7 +85,6 @@ static int flush_batch(struct fr_recorder *r)
 	free(evs);
 	if (e < 0)
 		return e;
-	r->journaled += r->nbatch;
 	for (size_t i = 0; i < r->nbatch; i++)
 		free(r->batch[i]);
 	r->nbatch = 0;
@@ -131,7 +129,6 @@ static int new_journal(struct fr_recorder *r)
 	e = fl_journal_create_seq(path, next, &r->journal);
 	if (e < 0)
 		return e;
-	r->journaled = 0;
 	/* The journal must not fill the host's disk either: at most half of
 	 * what was free, so that its segment, about a hundredth of its size,
 	 * still fits when it closes. */
@@ -163,20 +160,6 @@ static int write_sealed(struct fr_recorder *r)
 		return 0;
 	uint64_t before = fl_store_bytes(r->store);
 	int e = fl_store_write_segment(r->store, r->sealed_seq, r->sealed, r->sealed_len);
-	if ((e == -ENOSPC || e == -EDQUOT) && r->journal && r->journaled &&
-	    fl_journal_size(r->journal) >= r->sealed_len + JOURNAL_MIN_LIMIT) {
-		/* The journal's events are all in memory (here or in the
-		 * writer), and their segment takes a fraction of their journal's
-		 * space: give it that space rather than wait for a disk that
-		 * may never free up (the journal itself may have filled it).
-		 * Until the segment is written they are in memory only; a
-		 * journal too small to make room is kept. */
-		if (!fl_journal_reset(r->journal)) {
-			r->stats.held_events += r->journaled;
-			r->journaled = 0;
-			e = fl_store_write_segment(r->store, r->sealed_seq, r->sealed, r->sealed_len);
-		}
-	}
 	if (e < 0)
 		return e;
 	free(r->sealed);
